@@ -1,0 +1,200 @@
+// Package config reads a lab's tunelab.yaml: the task, its data, the models,
+// the prompt variants, the scorers and the run settings. Every error names the
+// file, the line and the field, because a config is typed by hand and a
+// message without a line number sends the user hunting.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tunelab/tunelab/internal/lab"
+)
+
+// FileName is the config file a lab directory holds.
+const FileName = "tunelab.yaml"
+
+// Config is a parsed tunelab.yaml. Paths in it are relative to Dir.
+type Config struct {
+	// Dir is the lab directory (where the file was found); Path the file.
+	Dir  string `yaml:"-"`
+	Path string `yaml:"-"`
+
+	Task        TaskSpec             `yaml:"task"`
+	Data        DataSpec             `yaml:"data"`
+	Knowledge   []string             `yaml:"knowledge"`
+	Models      []ModelSpec          `yaml:"models"`
+	Prompts     []PromptSpec         `yaml:"prompts"`
+	Scorers     []ScorerSpec         `yaml:"scorers"`
+	Params      ParamsSpec           `yaml:"params"`
+	Repeats     int                  `yaml:"repeats"`
+	Concurrency int                  `yaml:"concurrency"`
+	Timeout     time.Duration        `yaml:"timeout"`
+	Retries     int                  `yaml:"retries"`
+	Store       string               `yaml:"store"`
+	Prices      map[string]PriceSpec `yaml:"prices"`
+	Local       LocalSpec            `yaml:"local"`
+
+	lines lineIndex
+}
+
+// TaskSpec is the task section.
+type TaskSpec struct {
+	Name        string          `yaml:"name"`
+	Description string          `yaml:"description"`
+	Output      string          `yaml:"output"`
+	Labels      []string        `yaml:"labels"`
+	Volume      int             `yaml:"volume"`
+	Constraints ConstraintsSpec `yaml:"constraints"`
+}
+
+// ConstraintsSpec is the task's limits.
+type ConstraintsSpec struct {
+	MinQuality       float64 `yaml:"min_quality"`
+	MaxLatencyMS     float64 `yaml:"max_latency_ms"`
+	MonthlyBudget    float64 `yaml:"monthly_budget"`
+	LocalOnly        bool    `yaml:"local_only"`
+	ChangeFrequency  string  `yaml:"change_frequency"`
+	KnowledgeChanges bool    `yaml:"knowledge_changes"`
+}
+
+// DataSpec says where the examples are. Either train/test (and optionally
+// validation) files, or one file with ratios to split it.
+type DataSpec struct {
+	Train      string     `yaml:"train"`
+	Validation string     `yaml:"validation"`
+	Test       string     `yaml:"test"`
+	File       string     `yaml:"file"`
+	Format     string     `yaml:"format"`
+	Split      SplitSpec  `yaml:"split"`
+	Columns    ColumnSpec `yaml:"columns"`
+	// Limit caps the number of test cases (0: all), for quick tries.
+	Limit int `yaml:"limit"`
+}
+
+// SplitSpec gives split ratios; validation is carved from train when no
+// validation file is given.
+type SplitSpec struct {
+	Train      float64 `yaml:"train"`
+	Validation float64 `yaml:"validation"`
+	Test       float64 `yaml:"test"`
+	Seed       int64   `yaml:"seed"`
+}
+
+// ColumnSpec names CSV columns.
+type ColumnSpec struct {
+	Input    string `yaml:"input"`
+	Expected string `yaml:"expected"`
+	ID       string `yaml:"id"`
+}
+
+// ModelSpec is one model entry. It may be written as a bare string.
+type ModelSpec struct {
+	ID        string            `yaml:"id"`
+	Model     string            `yaml:"model"`
+	APIKeyEnv string            `yaml:"api_key_env"`
+	RPM       int               `yaml:"rpm"`
+	TPM       int               `yaml:"tpm"`
+	Options   map[string]string `yaml:"options"`
+}
+
+// PromptSpec is one prompt variant.
+type PromptSpec struct {
+	Name           string          `yaml:"name"`
+	Technique      string          `yaml:"technique"`
+	System         string          `yaml:"system"`
+	Instructions   string          `yaml:"instructions"`
+	Template       string          `yaml:"template"`
+	FewShot        *FewShotSpec    `yaml:"few_shot"`
+	ChainOfThought bool            `yaml:"chain_of_thought"`
+	AnswerPattern  string          `yaml:"answer_pattern"`
+	JSONSchema     json.RawMessage `yaml:"-"`
+	SchemaNode     yaml.Node       `yaml:"json_schema"`
+	AnswerField    string          `yaml:"answer_field"`
+	// Models restricts the variant to some model ids (empty: all).
+	Models []string `yaml:"models"`
+}
+
+// FewShotSpec configures demonstrations.
+type FewShotSpec struct {
+	K      int      `yaml:"k"`
+	Select string   `yaml:"select"`
+	IDs    []string `yaml:"ids"`
+	Seed   int64    `yaml:"seed"`
+}
+
+// ScorerSpec is one scorer entry.
+type ScorerSpec struct {
+	Type       string          `yaml:"type"`
+	Name       string          `yaml:"name"`
+	Primary    bool            `yaml:"primary"`
+	Pattern    string          `yaml:"pattern"`
+	Field      string          `yaml:"field"`
+	Schema     json.RawMessage `yaml:"-"`
+	SchemaNode yaml.Node       `yaml:"schema"`
+	Model      string          `yaml:"model"`
+	Rubric     string          `yaml:"rubric"`
+	Threshold  float64         `yaml:"threshold"`
+}
+
+// ParamsSpec holds sampling settings for every candidate.
+type ParamsSpec struct {
+	Temperature *float64 `yaml:"temperature"`
+	MaxTokens   int      `yaml:"max_tokens"`
+	Seed        *int64   `yaml:"seed"`
+}
+
+// PriceSpec overrides or adds a model's price in USD per million tokens.
+type PriceSpec struct {
+	Input  float64 `yaml:"input"`
+	Output float64 `yaml:"output"`
+}
+
+// LocalSpec prices local and self-hosted inference.
+type LocalSpec struct {
+	// HourlyUSD is what an hour of the machine running the model costs.
+	HourlyUSD float64 `yaml:"hourly_usd"`
+}
+
+// LabTask converts the task section to the domain type.
+func (c *Config) LabTask() lab.Task {
+	t := c.Task
+	return lab.Task{
+		Name: t.Name, Description: t.Description, Output: t.Output, Labels: t.Labels, Volume: t.Volume,
+		Constraints: lab.Constraints{
+			MinQuality: t.Constraints.MinQuality, MaxLatencyMS: t.Constraints.MaxLatencyMS,
+			MonthlyBudget: t.Constraints.MonthlyBudget, LocalOnly: t.Constraints.LocalOnly,
+			ChangeFrequency: t.Constraints.ChangeFrequency, KnowledgeChanges: t.Constraints.KnowledgeChanges,
+		},
+	}
+}
+
+// ModelID returns the id a model entry is known by in reports.
+func (m ModelSpec) ModelID() string {
+	if m.ID != "" {
+		return m.ID
+	}
+	return m.Model
+}
+
+// Errorf builds an error pointing at the line of a field path such as
+// "models[2].model" (the nearest existing parent's line when the field is
+// absent).
+func (c *Config) Errorf(path string, format string, args ...any) error {
+	line := c.lines.lineOf(path)
+	msg := fmt.Sprintf(format, args...)
+	if line > 0 {
+		return fmt.Errorf("%s:%d: %s: %s", c.displayPath(), line, path, msg)
+	}
+	return fmt.Errorf("%s: %s: %s", c.displayPath(), path, msg)
+}
+
+func (c *Config) displayPath() string {
+	if c.Path == "" {
+		return FileName
+	}
+	return c.Path
+}

@@ -1,0 +1,148 @@
+package config
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const validConfig = `task:
+  name: routing
+  description: Route a ticket.
+  labels: [billing, shipping]
+  volume: 1000
+data:
+  train: data/train.jsonl
+  test: data/test.jsonl
+models:
+  - openai-compatible:http://127.0.0.1:9/v1#tiny
+  - id: big
+    model: openai:gpt-4o-mini
+    rpm: 60
+prompts:
+  - technique: zero-shot
+  - name: knn
+    technique: few-shot
+    few_shot: {k: 3}
+  - name: json
+    technique: json
+    json_schema:
+      type: object
+      properties:
+        intent: {type: string}
+    answer_field: intent
+timeout: 30s
+`
+
+func TestParseValid(t *testing.T) {
+	c, err := Parse([]byte(validConfig), "lab/tunelab.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"dir", c.Dir, "lab"},
+		{"output defaults to label", c.Task.Output, "label"},
+		{"bare model string", c.Models[0].Model, "openai-compatible:http://127.0.0.1:9/v1#tiny"},
+		{"model id", c.Models[1].ModelID(), "big"},
+		{"rpm", c.Models[1].RPM, 60},
+		{"prompt named by technique", c.Prompts[0].Name, "zero-shot"},
+		{"few-shot select default", c.Prompts[1].FewShot.Select, "nearest"},
+		{"schema as JSON", string(c.Prompts[2].JSONSchema), `{"properties":{"intent":{"type":"string"}},"type":"object"}`},
+		{"default scorer", c.Scorers[0].Type, "label"},
+		{"default scorer primary", c.Scorers[0].Primary, true},
+		{"repeats default", c.Repeats, 1},
+		{"timeout", c.Timeout, 30 * time.Second},
+		{"store default", c.Store, DefaultStore},
+		{"max tokens default", c.Params.MaxTokens, DefaultMaxTokens},
+	}
+	for _, tc := range checks {
+		t.Run(tc.name, func(t *testing.T) {
+			if fmt.Sprint(tc.got) != fmt.Sprint(tc.want) {
+				t.Errorf("got %v, want %v", tc.got, tc.want)
+			}
+		})
+	}
+}
+
+// TestParseErrors checks that every bad config gives one line naming the
+// file, line and field. The messages are kept in testdata/errors.golden.
+func TestParseErrors(t *testing.T) {
+	base := validConfig
+	cases := []struct {
+		name string
+		text string
+	}{
+		{"unknown top-level key", base + "concurency: 3\n"},
+		{"unknown key in model entry", strings.Replace(base, "    rpm: 60", "    rpm: 60\n    tmp: 5", 1)},
+		{"unknown key in task", strings.Replace(base, "  volume: 1000", "  volume: 1000\n  colour: red", 1)},
+		{"wrong type", base + "repeats: lots\n"},
+		{"bad model ref", strings.Replace(base, "openai:gpt-4o-mini", "gpt-4o-mini", 1)},
+		{"compatible without model", strings.Replace(base, "#tiny", "", 1)},
+		{"label task without labels", strings.Replace(base, "  labels: [billing, shipping]\n", "  output: label\n", 1)},
+		{"unknown technique", strings.Replace(base, "technique: zero-shot", "technique: telepathy", 1)},
+		{"bad few-shot select", strings.Replace(base, "few_shot: {k: 3}", "few_shot: {k: 3, select: best}", 1)},
+		{"no test data", strings.Replace(base, "  test: data/test.jsonl\n", "", 1)},
+		{"two primaries", base + "scorers:\n  - type: label\n    primary: true\n  - type: f1\n    primary: true\n"},
+		{"unknown scorer", base + "scorers:\n  - type: vibes\n"},
+		{"bad answer pattern", strings.Replace(base, "    answer_field: intent", "    answer_pattern: 'Answer: .*'", 1)},
+		{"duplicate model", strings.Replace(base, "prompts:", "  - openai:gpt-4o\n  - openai:gpt-4o\nprompts:", 1)},
+		{"not yaml", "task: [unclosed\n"},
+		{"empty", ""},
+	}
+	var got strings.Builder
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.text), "tunelab.yaml")
+			if err == nil {
+				t.Fatalf("no error for %s", tc.name)
+			}
+			if !strings.HasPrefix(err.Error(), "tunelab.yaml") {
+				t.Errorf("error does not name the file: %v", err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+			fmt.Fprintf(&got, "%s: %v\n", tc.name, err)
+		})
+	}
+	golden := filepath.Join("testdata", "errors.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got.String() != string(want) {
+		t.Errorf("errors differ from %s:\n got:\n%s\nwant:\n%s", golden, got.String(), want)
+	}
+}
+
+func TestLoadDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte(validConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Dir != dir {
+		t.Errorf("Dir = %s, want %s", c.Dir, dir)
+	}
+	_, err = Load(filepath.Join(dir, "missing"))
+	if err == nil || !strings.Contains(err.Error(), "tunelab init") {
+		t.Errorf("missing config error should point at tunelab init, got %v", err)
+	}
+}

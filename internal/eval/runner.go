@@ -1,0 +1,368 @@
+// Package eval runs candidates over test cases and measures them: the
+// runner (concurrency, timeouts, response cache, resume) and the summary
+// (accuracy with intervals, latency, tokens, cost, consistency, paired
+// tests). Scorers live in eval/score and the statistics in eval/stats.
+package eval
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/prompt"
+	"github.com/tunelab/tunelab/internal/provider"
+)
+
+// Target is a candidate made ready to run: its prompt builder, the provider
+// that serves its model and how to price a call.
+type Target struct {
+	Candidate lab.Candidate
+	Builder   *prompt.Builder
+	Provider  provider.Provider
+	// Price returns the cost in USD of one call. Nil means free.
+	Price func(tokensIn, tokensOut int, latency time.Duration) float64
+	// CountTokens estimates tokens when the backend reports none.
+	CountTokens func(text string) int
+}
+
+// Progress receives updates as calls finish. Implementations must be safe
+// for concurrent use.
+type Progress interface {
+	Start(total, alreadyDone int)
+	Done(r lab.CallResult)
+	Finish()
+}
+
+// Runner executes runs. The zero value is not usable: set Store and Scorers.
+type Runner struct {
+	Store       lab.Store
+	Scorers     []lab.Scorer
+	Primary     string
+	Concurrency int
+	Timeout     time.Duration
+	// NoCache makes every call go to the model even if an identical request
+	// was answered before.
+	NoCache  bool
+	Progress Progress
+	// FailFast stops the run when a model's first FailFast calls all fail
+	// (after their retries): an unreachable server or a bad key should end
+	// the run with one clear error, not thousands of failed calls. 0 means 3.
+	FailFast int
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// Outcome counts what a Run call did.
+type Outcome struct {
+	Total    int // calls in the run
+	Resumed  int // found already finished in the store
+	Called   int // sent to a model
+	Cached   int // answered from the response cache
+	Errors   int // calls that ended in an error
+	Canceled bool
+}
+
+// ModelFailedError says a model failed every call the run made to it.
+type ModelFailedError struct {
+	Model string
+	Calls int
+	Err   string
+}
+
+func (e *ModelFailedError) Error() string {
+	return fmt.Sprintf("model %s: the first %d calls all failed; the last said: %s (check the address, the model name and the API key)", e.Model, e.Calls, e.Err)
+}
+
+type job struct {
+	target *Target
+	ex     lab.Example
+	repeat int
+}
+
+// Run executes every (candidate, case, repeat) of run that the store does
+// not already hold a successful result for. Results are saved one by one as
+// they arrive, so an interrupted run loses nothing and the next Run picks up
+// where it stopped. A canceled context stops new calls, abandons calls in
+// flight (they are redone next time) and returns with Outcome.Canceled.
+func (r *Runner) Run(ctx context.Context, run lab.RunInfo, targets []Target, cases []lab.Example) (Outcome, error) {
+	now := r.Now
+	if now == nil {
+		now = time.Now
+	}
+	conc := r.Concurrency
+	if conc < 1 {
+		conc = 1
+	}
+	repeats := max(run.Repeats, 1)
+
+	if prev, err := r.Store.Run(ctx, run.ID); err == nil {
+		run.CreatedAt = prev.CreatedAt
+	} else if !errors.Is(err, lab.ErrNotFound) {
+		return Outcome{}, fmt.Errorf("load run %s: %w", run.ID, err)
+	}
+	if run.CreatedAt.IsZero() {
+		run.CreatedAt = now()
+	}
+	run.Status, run.UpdatedAt = lab.RunRunning, now()
+	if err := r.Store.SaveRun(ctx, run); err != nil {
+		return Outcome{}, fmt.Errorf("save run %s: %w", run.ID, err)
+	}
+
+	existing, err := r.Store.Results(ctx, run.ID)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("load results of run %s: %w", run.ID, err)
+	}
+	done := make(map[lab.CallKey]bool, len(existing))
+	for _, res := range existing {
+		// Errors are retried on resume: most were transient.
+		if res.Error == "" {
+			done[res.Key()] = true
+		}
+	}
+
+	var jobs []job
+	for i := range targets {
+		for _, ex := range cases {
+			for rep := 0; rep < repeats; rep++ {
+				key := lab.CallKey{Candidate: targets[i].Candidate.ID, Case: ex.ID, Repeat: rep}
+				if !done[key] {
+					jobs = append(jobs, job{target: &targets[i], ex: ex, repeat: rep})
+				}
+			}
+		}
+	}
+	out := Outcome{Total: len(targets) * len(cases) * repeats}
+	out.Resumed = out.Total - len(jobs)
+	if r.Progress != nil {
+		r.Progress.Start(out.Total, out.Resumed)
+		defer r.Progress.Finish()
+	}
+
+	failFast := r.FailFast
+	if failFast <= 0 {
+		failFast = 3
+	}
+	var (
+		mu       sync.Mutex
+		saveErr  error
+		wg       sync.WaitGroup
+		okCalls  = map[string]int{}
+		badCalls = map[string]int{}
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	queue := make(chan job)
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range queue {
+				res, cached, ok := r.call(ctx, run, j, repeats, now)
+				if !ok {
+					continue // canceled mid-call: not recorded, redone on resume
+				}
+				if err := r.Store.SaveResult(ctx, res); err != nil {
+					mu.Lock()
+					if saveErr == nil && ctx.Err() == nil {
+						saveErr = fmt.Errorf("save result %s/%s/%d: %w", res.CandidateID, res.CaseID, res.Repeat, err)
+					}
+					mu.Unlock()
+					cancel()
+					continue
+				}
+				mu.Lock()
+				if cached {
+					out.Cached++
+				} else {
+					out.Called++
+				}
+				model := j.target.Candidate.Model
+				if res.Error != "" {
+					out.Errors++
+					badCalls[model]++
+					if okCalls[model] == 0 && badCalls[model] >= failFast && saveErr == nil {
+						saveErr = &ModelFailedError{Model: model, Calls: badCalls[model], Err: res.Error}
+						cancel()
+					}
+				} else {
+					okCalls[model]++
+				}
+				mu.Unlock()
+				if r.Progress != nil {
+					r.Progress.Done(res)
+				}
+			}
+		}()
+	}
+feed:
+	for _, j := range jobs {
+		select {
+		case queue <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(queue)
+	wg.Wait()
+
+	if saveErr != nil {
+		return out, saveErr
+	}
+	if ctx.Err() != nil {
+		out.Canceled = true
+		run.Status = lab.RunCanceled
+	} else {
+		run.Status = lab.RunDone
+	}
+	run.UpdatedAt = now()
+	// The parent context may be canceled; the status must still be saved.
+	if err := r.Store.SaveRun(context.WithoutCancel(ctx), run); err != nil {
+		return out, fmt.Errorf("save run %s: %w", run.ID, err)
+	}
+	return out, nil
+}
+
+// call runs one job. ok is false when the context was canceled before an
+// answer came back.
+func (r *Runner) call(ctx context.Context, run lab.RunInfo, j job, repeats int, now func() time.Time) (res lab.CallResult, cached bool, ok bool) {
+	t := j.target
+	c := t.Candidate
+	res = lab.CallResult{RunID: run.ID, CandidateID: c.ID, CaseID: j.ex.ID, Repeat: j.repeat}
+	msgs, err := t.Builder.Messages(j.ex)
+	if err != nil {
+		res.Error = err.Error()
+		res.CreatedAt = now()
+		return res, false, true
+	}
+	req, err := buildRequest(c, t.Builder.Variant(), msgs)
+	if err != nil {
+		res.Error = err.Error()
+		res.CreatedAt = now()
+		return res, false, true
+	}
+	// A repeat is a deliberate second sample: it must reach the model, so
+	// its index is part of the cache key when the run repeats.
+	sample := -1
+	if repeats > 1 {
+		sample = j.repeat
+	}
+	key := CacheKey(c.Model, req, sample)
+
+	var resp *provider.Response
+	if !r.NoCache {
+		if hit, found, err := r.Store.CacheGet(ctx, key); err == nil && found {
+			resp, cached = hit, true
+		}
+	}
+	if resp == nil {
+		cctx := ctx
+		if r.Timeout > 0 {
+			var cancel context.CancelFunc
+			cctx, cancel = context.WithTimeout(ctx, r.Timeout)
+			defer cancel()
+		}
+		cctx, tries := provider.CountAttempts(cctx)
+		start := time.Now()
+		resp, err = t.Provider.Complete(cctx, req)
+		res.Attempts = max(tries.N(), 1)
+		if err != nil {
+			if ctx.Err() != nil {
+				return res, false, false
+			}
+			res.Error = err.Error()
+			res.LatencyMS = ms(time.Since(start))
+			res.CreatedAt = now()
+			return res, false, true
+		}
+		if resp.Latency == 0 {
+			resp.Latency = time.Since(start)
+		}
+		if t.CountTokens != nil {
+			if resp.Usage.InputTokens == 0 {
+				resp.Usage.InputTokens = countMessages(t.CountTokens, msgs)
+			}
+			if resp.Usage.OutputTokens == 0 && resp.Text != "" {
+				resp.Usage.OutputTokens = t.CountTokens(resp.Text)
+			}
+		}
+		if !r.NoCache {
+			if err := r.Store.CachePut(ctx, key, resp); err != nil && ctx.Err() == nil {
+				res.Error = fmt.Sprintf("cache write: %v", err)
+			}
+		}
+	}
+
+	res.Output = resp.Text
+	res.Answer = t.Builder.Extract(resp.Text)
+	res.LatencyMS = ms(resp.Latency)
+	res.TokensIn, res.TokensOut = resp.Usage.InputTokens, resp.Usage.OutputTokens
+	res.Cached = cached
+	if t.Price != nil {
+		res.Cost = t.Price(res.TokensIn, res.TokensOut, resp.Latency)
+	}
+	res.Scores = make(map[string]lab.Score, len(r.Scorers))
+	for _, s := range r.Scorers {
+		sc, err := s.Score(ctx, j.ex, res.Answer)
+		if err != nil {
+			if ctx.Err() != nil {
+				return res, false, false
+			}
+			sc = lab.Score{Reason: "scorer error: " + err.Error()}
+		}
+		res.Scores[s.Name()] = sc
+		if s.Name() == r.Primary {
+			res.Pass = sc.Pass
+		}
+	}
+	res.CreatedAt = now()
+	return res, cached, true
+}
+
+func buildRequest(c lab.Candidate, v lab.Variant, msgs []provider.Message) (provider.Request, error) {
+	ref, err := provider.ParseRef(c.Model)
+	if err != nil {
+		return provider.Request{}, err
+	}
+	req := provider.Request{
+		Model:       ref.Model,
+		Messages:    msgs,
+		MaxTokens:   c.Params.MaxTokens,
+		Temperature: c.Params.Temperature,
+		Seed:        c.Params.Seed,
+	}
+	if len(v.JSONSchema) > 0 {
+		req.JSONSchema = v.JSONSchema
+		req.SchemaName = "answer"
+	}
+	return req, nil
+}
+
+// CacheKey identifies a request to a model: the same key means the same
+// question to the same model with the same settings. sample < 0 means the
+// call is not a deliberate resample.
+func CacheKey(model string, req provider.Request, sample int) string {
+	b, _ := json.Marshal(struct {
+		Model  string           `json:"m"`
+		Req    provider.Request `json:"r"`
+		Sample int              `json:"s"`
+	}{model, req, sample}) // plain data always marshals
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func countMessages(count func(string) int, msgs []provider.Message) int {
+	n := 0
+	for _, m := range msgs {
+		// Chat formats add a few tokens of framing per message.
+		n += count(m.Content) + 4
+	}
+	return n
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/provider"
 )
 
 // FileName is the config file a lab directory holds.
@@ -172,10 +173,15 @@ func (c *Config) LabTask() lab.Task {
 	}
 }
 
-// ModelID returns the id a model entry is known by in reports.
+// ModelID returns the id a model entry is known by in reports: its id, or
+// for a server address the model's name alone (the URL makes report
+// columns unreadable), or the written model reference.
 func (m ModelSpec) ModelID() string {
 	if m.ID != "" {
 		return m.ID
+	}
+	if ref, err := provider.ParseRef(m.Model); err == nil && ref.BaseURL != "" {
+		return ref.Model
 	}
 	return m.Model
 }

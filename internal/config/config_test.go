@@ -146,3 +146,14 @@ func TestLoadDirectory(t *testing.T) {
 		t.Errorf("missing config error should point at tunelab init, got %v", err)
 	}
 }
+
+// TestExampleLabConfig keeps the example that `tunelab init` writes valid.
+func TestExampleLabConfig(t *testing.T) {
+	c, err := Load(filepath.Join("..", "example", FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Task.Labels) != 10 || len(c.Prompts) < 6 || c.Data.Split.Validation == 0 {
+		t.Errorf("example lab lost its labels, prompts or validation split: %d labels, %d prompts", len(c.Task.Labels), len(c.Prompts))
+	}
+}

@@ -38,6 +38,7 @@ var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 // point is one candidate on the quality-versus-cost chart, in pixels.
 type point struct {
 	X, Y, YLo, YHi float64
+	N              int // its number in the legend
 	Label          string
 	Color          string
 }
@@ -120,7 +121,7 @@ func qualityCostChart(s eval.Summary) chart {
 		}
 		c.Points = append(c.Points, point{
 			X: x(cs.CostPer1K), Y: y(cs.Accuracy), YLo: y(cs.CILow), YHi: y(cs.CIHigh),
-			Label: cs.ID, Color: palette[i%len(palette)],
+			N: len(c.Points) + 1, Label: cs.ID, Color: palette[i%len(palette)],
 		})
 	}
 	return c

@@ -76,7 +76,7 @@ type ModelFailedError struct {
 }
 
 func (e *ModelFailedError) Error() string {
-	return fmt.Sprintf("model %s: the first %d calls all failed; the last said: %s (check the address, the model name and the API key)", e.Model, e.Calls, e.Err)
+	return fmt.Sprintf("model %s: the first %d calls all failed, so the run stopped; the last said: %s", e.Model, e.Calls, e.Err)
 }
 
 type job struct {

@@ -92,6 +92,10 @@ func Summarize(run lab.RunInfo, results []lab.CallResult) Summary {
 		if a.Accuracy != b.Accuracy {
 			return a.Accuracy > b.Accuracy
 		}
+		// Among equals, one that answered beats one that failed to.
+		if a.ErrorRate != b.ErrorRate {
+			return a.ErrorRate < b.ErrorRate
+		}
 		return a.CostPer1K < b.CostPer1K
 	})
 	if len(s.Candidates) == 0 {

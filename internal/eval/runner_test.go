@@ -298,6 +298,6 @@ func TestRunErrors(t *testing.T) {
 // progressFunc adapts a function to Progress.
 type progressFunc func(lab.CallResult)
 
-func (f progressFunc) Start(int, int)         {}
+func (f progressFunc) Start(int, int)        {}
 func (f progressFunc) Done(r lab.CallResult) { f(r) }
-func (f progressFunc) Finish()                {}
+func (f progressFunc) Finish()               {}

@@ -13,6 +13,7 @@ import (
 	"github.com/tunelab/tunelab/internal/engine"
 	"github.com/tunelab/tunelab/internal/gguf"
 	"github.com/tunelab/tunelab/internal/provider"
+	"github.com/tunelab/tunelab/internal/provider/providertest"
 )
 
 // lab writes a tiny model (and an adapter for it) into a lab directory.
@@ -266,4 +267,10 @@ func TestModelsAreShared(t *testing.T) {
 	if shared.loaded() != before {
 		t.Errorf("%d models still loaded after every provider closed", shared.loaded()-before)
 	}
+}
+
+// TestBehaviour runs the provider contract that holds for every backend.
+func TestBehaviour(t *testing.T) {
+	p := newLocal(t, lab(t), map[string]string{"threads": "1", "parallel": "2"})
+	providertest.Behave(t, p, "models/tiny.gguf")
 }

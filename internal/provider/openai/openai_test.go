@@ -210,3 +210,16 @@ func TestBadAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestBehaviour runs the provider contract that holds for every backend,
+// against the OpenAI wire-format fake answering like a deterministic model.
+func TestBehaviour(t *testing.T) {
+	srv := providertest.NewOpenAIServer(t, providertest.Text(func(r providertest.ChatRequest) (string, *providertest.HTTPError) {
+		return "echo " + r.Messages[len(r.Messages)-1].Content, nil
+	}))
+	p, err := NewCompatible(provider.Config{Ref: provider.Ref{Provider: "openai-compatible", BaseURL: srv.URL, Model: "m"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	providertest.Behave(t, p, "m")
+}

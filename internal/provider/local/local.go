@@ -81,9 +81,17 @@ func New(cfg provider.Config) (*Provider, error) {
 	}, nil
 }
 
+// ModelsDir is the lab folder where named local models live: local:NAME
+// means models/NAME.gguf, which is where tuned and imported models are put.
+const ModelsDir = "models"
+
 func resolve(dir, p string) string {
 	if filepath.IsAbs(p) || dir == "" {
 		return filepath.Clean(p)
+	}
+	// A bare name with no extension and no folder names a lab model.
+	if filepath.Ext(p) == "" && !strings.ContainsAny(p, `/\`) {
+		return filepath.Join(dir, ModelsDir, p+".gguf")
 	}
 	return filepath.Join(dir, p)
 }

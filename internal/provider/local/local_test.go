@@ -274,3 +274,29 @@ func TestBehaviour(t *testing.T) {
 	p := newLocal(t, lab(t), map[string]string{"threads": "1", "parallel": "2"})
 	providertest.Behave(t, p, "models/tiny.gguf")
 }
+
+func TestResolve(t *testing.T) {
+	cases := []struct {
+		name, dir, model, want string
+	}{
+		{"a lab model by name", "/lab", "tiny", "/lab/models/tiny.gguf"},
+		{"a path in the lab", "/lab", "models/tiny.gguf", "/lab/models/tiny.gguf"},
+		{"a file name with extension", "/lab", "x.gguf", "/lab/x.gguf"},
+		{"an absolute path", "/lab", "/m/x.gguf", "/m/x.gguf"},
+		{"no lab", "", "rel/x.gguf", "rel/x.gguf"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := resolve(tc.dir, tc.model); got != tc.want {
+				t.Errorf("resolve(%q, %q) = %q, want %q", tc.dir, tc.model, got, tc.want)
+			}
+		})
+	}
+	// And end to end: local:tiny loads models/tiny.gguf of the lab.
+	dir := lab(t)
+	p, err := provider.New(provider.Config{Ref: provider.Ref{Provider: Name, Model: "tiny"}, Dir: dir, Options: map[string]string{"threads": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.(*Provider).Close()
+}

@@ -121,13 +121,11 @@ func unknownCost(w *workspace.Workspace, unpriced []string, c eval.CandidateSumm
 	return ""
 }
 
-func printCost(out io.Writer, w *workspace.Workspace, sum eval.Summary, volume float64, volSource string) error {
+// costProfiles prices the candidates whose cost is known from measurement;
+// unknown maps the others to the reason.
+func costProfiles(w *workspace.Workspace, sum eval.Summary) (profiles []cost.Profile, priced []eval.CandidateSummary, unknown map[string]string) {
 	unpriced := w.UnpricedModels()
-	var (
-		profiles []cost.Profile
-		priced   []eval.CandidateSummary
-		unknown  = map[string]string{}
-	)
+	unknown = map[string]string{}
 	for _, c := range sum.Candidates {
 		if why := unknownCost(w, unpriced, c); why != "" {
 			unknown[c.ID] = why
@@ -136,6 +134,11 @@ func printCost(out io.Writer, w *workspace.Workspace, sum eval.Summary, volume f
 		profiles = append(profiles, cost.Profile{ID: c.ID, PerCallUSD: c.CostPer1K / 1000})
 		priced = append(priced, c)
 	}
+	return profiles, priced, unknown
+}
+
+func printCost(out io.Writer, w *workspace.Workspace, sum eval.Summary, volume float64, volSource string) error {
+	profiles, priced, unknown := costProfiles(w, sum)
 	pr := cost.Project(profiles, volume)
 
 	fmt.Fprintf(out, "run %s: %d candidates, %d test cases\n", sum.RunID, len(sum.Candidates), sum.Cases)

@@ -7,6 +7,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"io"
 	"math"
 	"strings"
@@ -27,6 +28,9 @@ type Document struct {
 	Summary       eval.Summary     `json:"summary"`
 	Cases         []lab.Example    `json:"-"`
 	Results       []lab.CallResult `json:"results,omitempty"`
+	// CostChart is the monthly cost against volume of the candidates whose
+	// cost is known (CostVolumeSVG); empty leaves the section out.
+	CostChart template.HTML `json:"-"`
 }
 
 // Table writes the candidates as an aligned table, best first.

@@ -115,23 +115,38 @@ func (w *Workspace) Candidates() []lab.Candidate {
 			if len(p.Models) > 0 && !contains(p.Models, m.ModelID()) {
 				continue
 			}
-			v := lab.Variant{
-				Name: p.Name, Technique: p.Technique, System: p.System, Instructions: p.Instructions,
-				Template: p.Template, ChainOfThought: p.ChainOfThought, AnswerPattern: p.AnswerPattern,
-				JSONSchema: p.JSONSchema, AnswerField: p.AnswerField,
-			}
-			if fs := p.FewShot; fs != nil {
-				v.FewShot = &lab.FewShot{K: fs.K, Select: fs.Select, IDs: fs.IDs, Seed: fs.Seed}
-			}
 			out = append(out, lab.Candidate{
 				ID:      m.ModelID() + "/" + p.Name,
 				Model:   m.Model,
-				Variant: prompt.Expand(v, w.Task),
+				Variant: prompt.Expand(variantOf(p), w.Task),
 				Params:  lab.Params{Temperature: cfg.Params.Temperature, MaxTokens: cfg.Params.MaxTokens, Seed: cfg.Params.Seed},
 			})
 		}
 	}
 	return out
+}
+
+// Variant returns the prompt variant named name as the config writes it,
+// before its technique's defaults are filled in.
+func (w *Workspace) Variant(name string) (lab.Variant, bool) {
+	for _, p := range w.Config.Prompts {
+		if p.Name == name {
+			return variantOf(p), true
+		}
+	}
+	return lab.Variant{}, false
+}
+
+func variantOf(p config.PromptSpec) lab.Variant {
+	v := lab.Variant{
+		Name: p.Name, Technique: p.Technique, System: p.System, Instructions: p.Instructions,
+		Template: p.Template, ChainOfThought: p.ChainOfThought, AnswerPattern: p.AnswerPattern,
+		JSONSchema: p.JSONSchema, AnswerField: p.AnswerField,
+	}
+	if fs := p.FewShot; fs != nil {
+		v.FewShot = &lab.FewShot{K: fs.K, Select: fs.Select, IDs: fs.IDs, Seed: fs.Seed}
+	}
+	return v
 }
 
 // RunInfo describes a run of cands over the test split. Its id is a hash of

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestIndexAndRetrieve: the example's knowledge is indexed, a second run
+// re-indexes nothing, editing one file re-indexes only that file, and a
+// question finds the page that answers it.
+func TestIndexAndRetrieve(t *testing.T) {
+	dir := newLab(t)
+	steps := []struct {
+		name string
+		edit func(t *testing.T)
+		want string
+	}{
+		{"first index", func(*testing.T) {}, "8 documents"},
+		{"nothing changed", func(*testing.T) {}, "0 re-indexed, 8 unchanged, 0 removed"},
+		{"one file edited", func(t *testing.T) {
+			appendFile(t, filepath.Join(dir, "knowledge", "refund-policy.md"), "\n## Late refunds\n\nRefunds older than a year go to store credit.\n")
+		}, "1 re-indexed, 7 unchanged, 0 removed"},
+		{"one file deleted", func(t *testing.T) {
+			if err := os.Remove(filepath.Join(dir, "knowledge", "device-guides.md")); err != nil {
+				t.Fatal(err)
+			}
+		}, "0 re-indexed, 7 unchanged, 1 removed"},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			s.edit(t)
+			r := tunelab(t, dir, nil, "index")
+			if r.code != 0 {
+				t.Fatalf("index exit %d: %s", r.code, r.stderr)
+			}
+			if !strings.Contains(r.stdout, s.want) {
+				t.Errorf("index said:\n%s\nwant %q", r.stdout, s.want)
+			}
+		})
+	}
+	r := tunelab(t, dir, nil, "retrieve", "-k", "1", "how many days do I have to return an item?")
+	if r.code != 0 || !strings.Contains(r.stdout, "refund-policy.md") {
+		t.Errorf("retrieve exit %d, output:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -29,7 +29,7 @@ var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	},
 	"vs": func(c eval.CandidateSummary) string {
 		if c.VsBest == nil {
-			return "best"
+			return "-" // no results to compare
 		}
 		return fmt.Sprintf("%+.1f pts (%+.1f to %+.1f), p=%.3f", 100*c.VsBest.Diff, 100*c.VsBest.DiffLow, 100*c.VsBest.DiffHigh, c.VsBest.P)
 	},

@@ -36,6 +36,7 @@ lab: $(LAB)/tunelab.yaml
 # The example lab's evaluation: every prompt technique on the test split,
 # with the results as a table, results.json and report.html.
 eval: build lab
+	@$(if $(MODEL),echo "model: $(MODEL)",echo "model: the example's, an OpenAI-compatible server at http://127.0.0.1:8080/v1 (start one, or pass MODEL=...; see the README)")
 	cd $(LAB) && $(CURDIR)/$(BIN) eval $(if $(MODEL),--model '$(MODEL)') --json results.json --html report.html
 
 clean:

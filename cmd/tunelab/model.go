@@ -133,6 +133,6 @@ func newModelCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(info, generate, embed, quantize)
+	cmd.AddCommand(info, generate, embed, quantize, newPretrainCmd(), newModelImportCmd())
 	return cmd
 }

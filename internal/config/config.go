@@ -38,6 +38,7 @@ type Config struct {
 	Store       string               `yaml:"store"`
 	Prices      map[string]PriceSpec `yaml:"prices"`
 	Local       LocalSpec            `yaml:"local"`
+	Tune        TuneSpec             `yaml:"tune"`
 
 	lines lineIndex
 }
@@ -155,6 +156,28 @@ type PriceSpec struct {
 }
 
 // LocalSpec prices local and self-hosted inference.
+// TuneSpec is the fine-tuning section: which model to tune, where, and
+// with what settings. Zero values take the defaults of `tunelab tune`.
+type TuneSpec struct {
+	// Base is the model to tune, e.g. local:base (the lab's models/base.gguf).
+	Base string `yaml:"base"`
+	// Backend is local (the built-in trainer), openai (the provider's
+	// fine-tuning API) or export (a job folder for a GPU machine).
+	Backend string `yaml:"backend"`
+	// Prompt names the prompt variant whose messages the model learns to
+	// answer (default: zero-shot), so the tuned model is served the same way.
+	Prompt  string   `yaml:"prompt"`
+	Rank    int      `yaml:"rank"`
+	Alpha   float64  `yaml:"alpha"`
+	Dropout float64  `yaml:"dropout"`
+	Targets []string `yaml:"targets"`
+	Epochs  int      `yaml:"epochs"`
+	LR      float64  `yaml:"lr"`
+	// MaxTokens drops examples longer than this (prompt and answer).
+	MaxTokens int    `yaml:"max_tokens"`
+	Seed      uint64 `yaml:"seed"`
+}
+
 type LocalSpec struct {
 	// HourlyUSD is what an hour of the machine running the model costs.
 	HourlyUSD float64 `yaml:"hourly_usd"`

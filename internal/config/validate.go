@@ -210,6 +210,44 @@ func (c *Config) normalize() error {
 	if c.Local.HourlyUSD < 0 {
 		return c.Errorf("local.hourly_usd", "must not be negative")
 	}
+	return c.validateTune()
+}
+
+var tuneTargets = []string{"q", "k", "v", "o", "gate", "up", "down"}
+
+func (c *Config) validateTune() error {
+	t := &c.Tune
+	if t.Base != "" {
+		if _, err := provider.ParseRef(t.Base); err != nil {
+			return c.Errorf("tune.base", "%v", err)
+		}
+	}
+	switch t.Backend {
+	case "", "local", "openai", "export":
+	default:
+		return c.Errorf("tune.backend", "%q is not a backend; use local, openai or export", t.Backend)
+	}
+	if t.Rank < 0 || t.Rank > 1024 {
+		return c.Errorf("tune.rank", "must be between 1 and 1024")
+	}
+	if t.Alpha < 0 {
+		return c.Errorf("tune.alpha", "must not be negative")
+	}
+	if t.Dropout < 0 || t.Dropout >= 1 {
+		return c.Errorf("tune.dropout", "must be at least 0 and below 1")
+	}
+	for _, tg := range t.Targets {
+		ok := false
+		for _, v := range tuneTargets {
+			ok = ok || v == tg
+		}
+		if !ok {
+			return c.Errorf("tune.targets", "%q is not a target; use some of q, k, v, o, gate, up, down", tg)
+		}
+	}
+	if t.Epochs < 0 || t.LR < 0 || t.MaxTokens < 0 {
+		return c.Errorf("tune", "epochs, lr and max_tokens must not be negative")
+	}
 	return nil
 }
 

@@ -84,37 +84,13 @@ func GenerateLlama(path string, cfg TinyConfig) error {
 	if err != nil {
 		return fmt.Errorf("generate %s: %w", path, err)
 	}
+	kv := LlamaKV(cfg, vocab)
 	arch := cfg.Architecture
 	if arch == "" {
 		arch = "llama"
 	}
 	headDim := cfg.Embedding / cfg.Heads
 	kvDim := headDim * cfg.KVHeads
-	ftype := map[TensorType]uint32{F32: 0, F16: 1, Q8_0: 7}[cfg.WeightType]
-	kv := []KV{
-		{"general.architecture", arch},
-		{"general.name", cfg.Name},
-		{"general.file_type", ftype},
-		{arch + ".context_length", uint32(cfg.ContextLength)},
-		{arch + ".embedding_length", uint32(cfg.Embedding)},
-		{arch + ".block_count", uint32(cfg.Layers)},
-		{arch + ".feed_forward_length", uint32(cfg.FeedForward)},
-		{arch + ".attention.head_count", uint32(cfg.Heads)},
-		{arch + ".attention.head_count_kv", uint32(cfg.KVHeads)},
-		{arch + ".attention.layer_norm_rms_epsilon", float32(1e-5)},
-		{arch + ".rope.dimension_count", uint32(headDim)},
-		{arch + ".rope.freq_base", float32(10000)},
-		{arch + ".vocab_size", uint32(cfg.VocabSize)},
-	}
-	kv = append(kv, vocab.KV()...)
-	kv = append(kv, KV{"tokenizer.ggml.eot_token_id", vocab.Specials["<|im_end|>"]})
-	if !cfg.NoChatTemplate {
-		tmpl := cfg.ChatTemplate
-		if tmpl == "" {
-			tmpl = ChatMLTemplate
-		}
-		kv = append(kv, KV{"tokenizer.chat_template", tmpl})
-	}
 
 	// Each tensor draws from its own stream (seed, index), so a tensor's
 	// values do not depend on the order they are written in.
@@ -149,6 +125,43 @@ func GenerateLlama(path string, cfg TinyConfig) error {
 		return fmt.Errorf("generate model: %w", err)
 	}
 	return nil
+}
+
+// LlamaKV is the metadata of a Llama-architecture model of cfg's shape
+// with the given vocabulary: hyperparameters, tokenizer and chat template.
+func LlamaKV(cfg TinyConfig, vocab *Vocab) []KV {
+	arch := cfg.Architecture
+	if arch == "" {
+		arch = "llama"
+	}
+	headDim := cfg.Embedding / cfg.Heads
+	ftype := map[TensorType]uint32{F32: 0, F16: 1, Q8_0: 7}[cfg.WeightType]
+	kv := []KV{
+		{"general.architecture", arch},
+		{"general.name", cfg.Name},
+		{"general.file_type", ftype},
+		{arch + ".context_length", uint32(cfg.ContextLength)},
+		{arch + ".embedding_length", uint32(cfg.Embedding)},
+		{arch + ".block_count", uint32(cfg.Layers)},
+		{arch + ".feed_forward_length", uint32(cfg.FeedForward)},
+		{arch + ".attention.head_count", uint32(cfg.Heads)},
+		{arch + ".attention.head_count_kv", uint32(cfg.KVHeads)},
+		{arch + ".attention.layer_norm_rms_epsilon", float32(1e-5)},
+		{arch + ".rope.dimension_count", uint32(headDim)},
+		{arch + ".rope.freq_base", float32(10000)},
+		{arch + ".vocab_size", uint32(cfg.VocabSize)},
+	}
+	kv = append(kv, vocab.KV()...)
+	kv = append(kv, KV{"tokenizer.ggml.eot_token_id", vocab.Specials["<|im_end|>"]})
+	if !cfg.NoChatTemplate {
+		tmpl := cfg.ChatTemplate
+		if tmpl == "" {
+			tmpl = ChatMLTemplate
+		}
+		kv = append(kv, KV{"tokenizer.chat_template", tmpl})
+	}
+
+	return kv
 }
 
 // lazyTensor is an in x out matrix (ggml dims [in, out]) of normal values

@@ -124,6 +124,10 @@ func (b *Builder) render(input string, meta map[string]string) (string, error) {
 	return buf.String(), nil
 }
 
+// Answer is how a model answering this prompt should write expected: the
+// target a fine-tuned model learns, and the demonstrations' answers.
+func (b *Builder) Answer(expected string) string { return b.formatAnswer(expected) }
+
 // formatAnswer writes a demonstration's answer the way the model is asked
 // to answer, so demonstrations teach the format too.
 func (b *Builder) formatAnswer(expected string) string {

@@ -66,10 +66,10 @@ func New(cfg provider.Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	path := resolve(cfg.Dir, cfg.Ref.Model)
+	path := Resolve(cfg.Dir, cfg.Ref.Model)
 	adapterPath := ""
 	if a := cfg.Options["adapter"]; a != "" {
-		adapterPath = resolve(cfg.Dir, a)
+		adapterPath = Resolve(cfg.Dir, a)
 	}
 	m, ad, release, err := shared.acquire(path, opts.engine, adapterPath)
 	if err != nil {
@@ -85,7 +85,9 @@ func New(cfg provider.Config) (*Provider, error) {
 // means models/NAME.gguf, which is where tuned and imported models are put.
 const ModelsDir = "models"
 
-func resolve(dir, p string) string {
+// Resolve is the model file a local model name or path means in the lab at
+// dir.
+func Resolve(dir, p string) string {
 	if filepath.IsAbs(p) || dir == "" {
 		return filepath.Clean(p)
 	}

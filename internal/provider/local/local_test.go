@@ -287,8 +287,8 @@ func TestResolve(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := resolve(tc.dir, tc.model); got != tc.want {
-				t.Errorf("resolve(%q, %q) = %q, want %q", tc.dir, tc.model, got, tc.want)
+			if got := Resolve(tc.dir, tc.model); got != tc.want {
+				t.Errorf("Resolve(%q, %q) = %q, want %q", tc.dir, tc.model, got, tc.want)
 			}
 		})
 	}

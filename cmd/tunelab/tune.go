@@ -1,0 +1,359 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tunelab/tunelab/internal/engine"
+	"github.com/tunelab/tunelab/internal/finetune"
+	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/prompt"
+	"github.com/tunelab/tunelab/internal/provider"
+	"github.com/tunelab/tunelab/internal/provider/local"
+	"github.com/tunelab/tunelab/internal/workspace"
+)
+
+// tuneFlags are the settings a command line can override; zero means the
+// lab's tune: section, then the defaults.
+type tuneFlags struct {
+	base, backend, name, promptName string
+	rank, epochs, maxTokens         int
+	alpha, dropout, lr              float64
+	targets                         []string
+	threads                         int
+	quiet                           bool
+	apiBase, hfBase                 string
+	poll                            time.Duration
+}
+
+func newTuneCmd() *cobra.Command {
+	var f tuneFlags
+	cmd := &cobra.Command{
+		Use:   "tune",
+		Short: "Fine-tune a model on the lab's training data (LoRA on the local engine by default)",
+		Long: `Prepares the lab's train split (the same prompt the tuned model will be served,
+through the model's chat template, the answer as the assistant's turn), trains
+a LoRA adapter on the local engine with a live loss curve, keeps the epoch with
+the best validation loss, and registers the result as local:NAME (the merged
+model in models/NAME.gguf, the adapter beside it). Jobs checkpoint as they go:
+run the same command again after an interruption and it resumes; run it after
+success and it reuses the result.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runTune(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.base, "base", "", "model to tune (default: tune.base in tunelab.yaml, else local:base)")
+	fl.StringVar(&f.backend, "backend", "", "local (default), openai or export")
+	fl.StringVar(&f.name, "name", "", "name of the tuned model (default: BASE-tuned)")
+	fl.StringVar(&f.promptName, "prompt", "", "prompt variant the model learns to answer (default zero-shot)")
+	fl.IntVar(&f.rank, "rank", 0, "LoRA rank (default 16)")
+	fl.Float64Var(&f.alpha, "alpha", 0, "LoRA alpha (default 2 x rank)")
+	fl.Float64Var(&f.dropout, "dropout", -1, "LoRA dropout (default 0.05)")
+	fl.StringSliceVar(&f.targets, "targets", nil, "weights to adapt: q,k,v,o,gate,up,down (default all)")
+	fl.IntVar(&f.epochs, "epochs", 0, "passes over the training data (default 4)")
+	fl.Float64Var(&f.lr, "lr", 0, "peak learning rate (default 1e-3)")
+	fl.IntVar(&f.maxTokens, "max-tokens", 0, "drop examples longer than this many tokens (default 512)")
+	fl.IntVar(&f.threads, "threads", 0, "CPU threads (default: one per core)")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+	fl.StringVar(&f.apiBase, "api-base", "", "openai backend: the API's base URL (default https://api.openai.com/v1)")
+	fl.DurationVar(&f.poll, "poll", 10*time.Second, "openai backend: how often to check the job")
+	fl.StringVar(&f.hfBase, "hf-base", "", "export backend: the Hugging Face model id to train on the GPU machine")
+	cmd.AddCommand(newTuneStatusCmd(), newTuneLogsCmd(), newTuneCancelCmd())
+	return cmd
+}
+
+func labJobs(cmd *cobra.Command) (finetune.Jobs, error) {
+	cfgPath, _ := cmd.Flags().GetString("config")
+	dir := cfgPath
+	if st, err := os.Stat(cfgPath); err == nil && !st.IsDir() {
+		dir = filepath.Dir(cfgPath)
+	} else if err != nil {
+		return finetune.Jobs{}, fmt.Errorf("%s: %w (run it in a lab folder, or give -c)", cfgPath, err)
+	}
+	return finetune.Jobs{Dir: filepath.Join(dir, ".tunelab", "jobs")}, nil
+}
+
+func runTune(cmd *cobra.Command, f tuneFlags) error {
+	ctx := cmd.Context()
+	cfgPath, _ := cmd.Flags().GetString("config")
+	w, err := workspace.Open(ctx, cfgPath, workspace.Options{})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	t := w.Config.Tune
+	pick := func(flag, cfg, def string) string {
+		if flag != "" {
+			return flag
+		}
+		if cfg != "" {
+			return cfg
+		}
+		return def
+	}
+	base := pick(f.base, t.Base, "local:base")
+	backend := pick(f.backend, t.Backend, "local")
+	promptName := pick(f.promptName, t.Prompt, lab.TechZeroShot)
+	ref, err := provider.ParseRef(base)
+	if err != nil {
+		return fmt.Errorf("--base %s: %w", base, err)
+	}
+	builder, err := tuneBuilder(w, promptName)
+	if err != nil {
+		return err
+	}
+	jobs := finetune.Jobs{Dir: filepath.Join(w.Config.Dir, ".tunelab", "jobs")}
+	switch backend {
+	case "openai":
+		return runTuneOpenAI(cmd, w, f, jobs, builder, base, promptName)
+	case "export":
+		return runTuneExport(cmd, w, f, builder, ref)
+	}
+	if ref.Provider != local.Name {
+		return fmt.Errorf("--base %s: the local backend tunes local models (local:NAME or local:PATH.gguf); use --backend openai for OpenAI models", base)
+	}
+	basePath := local.Resolve(w.Config.Dir, ref.Model)
+	name := pick(f.name, "", strings.TrimSuffix(filepath.Base(basePath), ".gguf")+"-tuned")
+
+	threads := f.threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	m, err := engine.Load(basePath, engine.Options{ContextSize: 64, Threads: 1})
+	if err != nil {
+		return fmt.Errorf("base model %s: %w", base, err)
+	}
+	maxTokens := firstPositive(f.maxTokens, t.MaxTokens, 512)
+	data, err := finetune.Prepare(m, builder, w.Train, w.Val, maxTokens)
+	m.Close()
+	if err != nil {
+		return err
+	}
+	stderr := cmd.ErrOrStderr()
+	fmt.Fprintf(stderr, "data: %d training and %d validation examples (%d prompt + %d answer tokens, longest %d); %d dropped\n",
+		len(data.Train), len(data.Valid), data.PromptTokens, data.CompletionTokens, data.LongestExample, len(data.Dropped))
+	for _, d := range data.Dropped {
+		fmt.Fprintf(stderr, "  dropped %s (%s): %s\n", d.ID, d.Split, d.Reason)
+	}
+	baseHash, err := finetune.FileHash(basePath)
+	if err != nil {
+		return fmt.Errorf("base model %s: %w", base, err)
+	}
+	rank := firstPositive(f.rank, t.Rank, 16)
+	alpha := firstPositiveF(f.alpha, t.Alpha, 2*float64(rank))
+	dropout := 0.05
+	if t.Dropout > 0 {
+		dropout = t.Dropout
+	}
+	if f.dropout >= 0 {
+		dropout = f.dropout
+	}
+	targets := f.targets
+	if len(targets) == 0 {
+		targets = t.Targets
+	}
+	if len(targets) == 0 {
+		targets = engine.LoRATargets
+	}
+	rowLen := 256
+	for rowLen < data.LongestExample {
+		rowLen *= 2
+	}
+	spec := finetune.Spec{
+		Backend: backend, Base: base, BaseHash: baseHash, Name: name, Prompt: promptName, DataHash: data.Hash,
+		LoRA: engine.TrainOptions{Rank: rank, Alpha: float32(alpha), Targets: targets},
+		Train: finetune.Config{
+			Epochs: firstPositive(f.epochs, t.Epochs, 4), LR: firstPositiveF(f.lr, t.LR, 1e-3), WarmupSteps: 10,
+			MinLRRatio: 0.1, Rows: 4, RowLen: rowLen, Accum: 1, ClipNorm: 1, Dropout: dropout, Patience: 2,
+			Seed: firstPositiveU(t.Seed, 1), CheckpointEvery: 20,
+		},
+	}
+	fmt.Fprintf(stderr, "job %s: LoRA rank %d on %s of %s, %d epochs\n", spec.ID(), rank, strings.Join(targets, ","), base, spec.Train.Epochs)
+	bar := newTrainProgress(stderr, f.quiet, "tune")
+	job, err := finetune.RunLocal(ctx, finetune.LocalRequest{
+		Jobs: jobs, BasePath: basePath, ModelsDir: filepath.Join(w.Config.Dir, local.ModelsDir), Spec: spec, Data: data,
+		Threads: threads, OnProgress: bar.update, OnLog: func(s string) { bar.finish(); fmt.Fprintln(stderr, s) },
+	})
+	bar.finish()
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "interrupted: job %s kept its checkpoint; run the same command to resume\n", spec.ID())
+			return errInterrupted
+		}
+		return err
+	}
+	r := job.Result
+	fmt.Fprintf(cmd.OutOrStdout(), "tuned %s: %s (job %s, %d steps, %s, best validation loss %.4f at epoch %d)\nevaluate it: tunelab eval --model %s\n",
+		base, job.Model, job.ID, r.Steps, r.Duration.Round(time.Second), r.BestValid, r.BestEpoch, job.Model)
+	return nil
+}
+
+// tuneBuilder renders the prompt variant a tuned model learns to answer.
+func tuneBuilder(w *workspace.Workspace, promptName string) (*prompt.Builder, error) {
+	v, ok := w.Variant(promptName)
+	if !ok {
+		if promptName != lab.TechZeroShot {
+			return nil, fmt.Errorf("tune.prompt %q: no prompt variant of that name in %s", promptName, w.Config.Path)
+		}
+		v = lab.Variant{Name: lab.TechZeroShot, Technique: lab.TechZeroShot}
+	}
+	v = prompt.Expand(v, w.Task)
+	if v.FewShot != nil {
+		return nil, fmt.Errorf("tune.prompt %q is a few-shot prompt; tune on a prompt without demonstrations (zero-shot, instructions or role)", promptName)
+	}
+	return prompt.NewBuilder(w.Task, v, w.Train)
+}
+
+func firstPositive(xs ...int) int {
+	for _, x := range xs {
+		if x > 0 {
+			return x
+		}
+	}
+	return 0
+}
+
+func firstPositiveF(xs ...float64) float64 {
+	for _, x := range xs {
+		if x > 0 {
+			return x
+		}
+	}
+	return 0
+}
+
+func firstPositiveU(xs ...uint64) uint64 {
+	for _, x := range xs {
+		if x > 0 {
+			return x
+		}
+	}
+	return 0
+}
+
+func newTuneStatusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status [JOB]",
+		Short: "List tuning jobs, or show one",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			jobs, err := labJobs(cmd)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if len(args) == 1 {
+				job, err := jobs.Load(args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "job %s: %s\nbase %s -> %s\nexamples %d train, %d validation, %d dropped\n",
+					job.ID, statusOf(job), job.Spec.Base, orDash(job.Model), job.Examples, job.Valid, len(job.Dropped))
+				if job.Error != "" {
+					fmt.Fprintf(out, "error: %s\n", job.Error)
+				}
+				if r := job.Result; r != nil {
+					fmt.Fprintf(out, "%d steps in %s, best validation loss %.4f at epoch %d (%s)\n", r.Steps, r.Duration.Round(time.Second), r.BestValid, r.BestEpoch, r.Stopped)
+				}
+				return nil
+			}
+			list, err := jobs.List()
+			if err != nil {
+				return err
+			}
+			if len(list) == 0 {
+				fmt.Fprintln(out, "no tuning jobs yet: run tunelab tune")
+				return nil
+			}
+			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "JOB\tSTATUS\tBASE\tMODEL\tUPDATED")
+			for _, j := range list {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", j.ID, statusOf(j), j.Spec.Base, orDash(j.Model), j.Updated.Local().Format("2006-01-02 15:04"))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+// statusOf reports a job whose process died while running as interrupted.
+func statusOf(j *finetune.Job) string {
+	if j.Status == finetune.StatusRunning && !j.Alive() {
+		return finetune.StatusInterrupted
+	}
+	return j.Status
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newTuneLogsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "logs JOB",
+		Short: "Show a job's log and loss curve",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			jobs, err := labJobs(cmd)
+			if err != nil {
+				return err
+			}
+			job, err := jobs.Load(args[0])
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for _, l := range job.Log {
+				fmt.Fprintln(out, l)
+			}
+			if r := job.Result; r != nil {
+				fmt.Fprintln(out, "step\tepoch\ttrain loss")
+				for _, p := range r.Train {
+					fmt.Fprintf(out, "%d\t%.2f\t%.4f\n", p.Step, p.Epoch, p.Loss)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func newTuneCancelCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel JOB",
+		Short: "Stop a running job (it keeps its last checkpoint)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			jobs, err := labJobs(cmd)
+			if err != nil {
+				return err
+			}
+			job, err := jobs.Load(args[0])
+			if err != nil {
+				return err
+			}
+			if !job.Alive() {
+				return fmt.Errorf("job %s is %s, not running", job.ID, statusOf(job))
+			}
+			pid := job.PID
+			job.Status = finetune.StatusCancelled
+			if err := jobs.Save(job); err != nil {
+				return err
+			}
+			if err := finetune.Interrupt(pid); err != nil {
+				return errors.Join(fmt.Errorf("cancel job %s", job.ID), err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "cancelled job %s\n", job.ID)
+			return nil
+		},
+	}
+}

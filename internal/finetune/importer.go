@@ -2,6 +2,7 @@ package finetune
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -75,6 +76,9 @@ func Import(peftDir, basePath, modelsDir, name string) (string, error) {
 		if err := tr.SetTensor(name, v); err != nil {
 			return "", err
 		}
+	}
+	if err := os.MkdirAll(modelsDir, 0o755); err != nil {
+		return "", fmt.Errorf("import %s: %w", peftDir, err)
 	}
 	adapter := filepath.Join(modelsDir, name+".lora.gguf")
 	if err := gguf.WriteLoRA(adapter, h.Architecture(), alpha, ts); err != nil {

@@ -12,7 +12,7 @@ LAB ?= example-lab
 # MODEL=openai-compatible:http://localhost:11434/v1#qwen2.5:0.5b
 MODEL ?=
 
-.PHONY: build test vet fmt-check lab eval clean
+.PHONY: build test vet fmt-check lab ladder eval clean
 
 build:
 	$(ENGINE_ENV) $(GO) build -o $(BIN) ./cmd/tunelab
@@ -33,10 +33,16 @@ $(LAB)/tunelab.yaml: | build
 
 lab: $(LAB)/tunelab.yaml
 
-# The example lab's evaluation: every prompt technique on the test split,
-# with the results as a table, results.json and report.html.
+# The main job: the ladder on the example lab, offline, on the bundled base
+# model (prompt variants, LoRA fine-tuning, the tuned model, the verdict).
+# Writes $(LAB)/ladder/verdict.json, results.json and report.html.
+ladder: build lab
+	cd $(LAB) && $(CURDIR)/$(BIN) ladder
+
+# Only the evaluation: every prompt technique on the test split, with the
+# results as a table, results.json and report.html.
 eval: build lab
-	@$(if $(MODEL),echo "model: $(MODEL)",echo "model: the example's, an OpenAI-compatible server at http://127.0.0.1:8080/v1 (start one, or pass MODEL=...; see the README)")
+	@echo "model: $(if $(MODEL),$(MODEL),the example's (local:base, the bundled base model))"
 	cd $(LAB) && $(CURDIR)/$(BIN) eval $(if $(MODEL),--model '$(MODEL)') --json results.json --html report.html
 
 clean:

@@ -53,6 +53,6 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringP("config", "c", "tunelab.yaml", "the lab's config file or directory")
-	root.AddCommand(newInitCmd(), newEvalCmd(), newDataCmd(), newOptimizeCmd(), newIndexCmd(), newRetrieveCmd(), newModelCmd(), newVersionCmd(), newCostCmd(), newTuneCmd())
+	root.AddCommand(newInitCmd(), newEvalCmd(), newDataCmd(), newOptimizeCmd(), newIndexCmd(), newRetrieveCmd(), newModelCmd(), newVersionCmd(), newCostCmd(), newTuneCmd(), newLadderCmd())
 	return root
 }

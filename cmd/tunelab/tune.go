@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,12 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tunelab/tunelab/internal/engine"
 	"github.com/tunelab/tunelab/internal/finetune"
-	"github.com/tunelab/tunelab/internal/lab"
-	"github.com/tunelab/tunelab/internal/prompt"
 	"github.com/tunelab/tunelab/internal/provider"
-	"github.com/tunelab/tunelab/internal/provider/local"
 	"github.com/tunelab/tunelab/internal/workspace"
 )
 
@@ -89,127 +86,57 @@ func runTune(cmd *cobra.Command, f tuneFlags) error {
 		return err
 	}
 	defer w.Close()
-	t := w.Config.Tune
-	pick := func(flag, cfg, def string) string {
-		if flag != "" {
-			return flag
-		}
-		if cfg != "" {
-			return cfg
-		}
-		return def
-	}
-	base := pick(f.base, t.Base, "local:base")
-	backend := pick(f.backend, t.Backend, "local")
-	promptName := pick(f.promptName, t.Prompt, lab.TechZeroShot)
-	ref, err := provider.ParseRef(base)
+	s := finetune.SettingsFrom(w.Config.Tune, finetune.Settings{
+		Base: f.base, Backend: f.backend, Prompt: f.promptName, Name: f.name, Rank: f.rank, Alpha: f.alpha,
+		Dropout: f.dropout, LR: f.lr, Targets: f.targets, Epochs: f.epochs, MaxTokens: f.maxTokens,
+	})
+	ref, err := provider.ParseRef(s.Base)
 	if err != nil {
-		return fmt.Errorf("--base %s: %w", base, err)
+		return fmt.Errorf("--base %s: %w", s.Base, err)
 	}
-	builder, err := tuneBuilder(w, promptName)
-	if err != nil {
-		return err
-	}
-	jobs := finetune.Jobs{Dir: filepath.Join(w.Config.Dir, ".tunelab", "jobs")}
-	switch backend {
-	case "openai":
-		return runTuneOpenAI(cmd, w, f, jobs, builder, base, promptName)
-	case "export":
+	switch s.Backend {
+	case "openai", "export":
+		builder, err := finetune.Builder(w, s.Prompt)
+		if err != nil {
+			return err
+		}
+		if s.Backend == "openai" {
+			return runTuneOpenAI(cmd, w, f, finetune.LabJobs(w), builder, s.Base, s.Prompt)
+		}
 		return runTuneExport(cmd, w, f, builder, ref)
 	}
-	if ref.Provider != local.Name {
-		return fmt.Errorf("--base %s: the local backend tunes local models (local:NAME or local:PATH.gguf); use --backend openai for OpenAI models", base)
-	}
-	basePath := local.Resolve(w.Config.Dir, ref.Model)
-	name := pick(f.name, "", strings.TrimSuffix(filepath.Base(basePath), ".gguf")+"-tuned")
-
 	threads := f.threads
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	m, err := engine.Load(basePath, engine.Options{ContextSize: 64, Threads: 1})
-	if err != nil {
-		return fmt.Errorf("base model %s: %w", base, err)
-	}
-	maxTokens := firstPositive(f.maxTokens, t.MaxTokens, 512)
-	data, err := finetune.Prepare(m, builder, w.Train, w.Val, maxTokens)
-	m.Close()
-	if err != nil {
-		return err
-	}
 	stderr := cmd.ErrOrStderr()
-	fmt.Fprintf(stderr, "data: %d training and %d validation examples (%d prompt + %d answer tokens, longest %d); %d dropped\n",
-		len(data.Train), len(data.Valid), data.PromptTokens, data.CompletionTokens, data.LongestExample, len(data.Dropped))
-	for _, d := range data.Dropped {
-		fmt.Fprintf(stderr, "  dropped %s (%s): %s\n", d.ID, d.Split, d.Reason)
-	}
-	baseHash, err := finetune.FileHash(basePath)
-	if err != nil {
-		return fmt.Errorf("base model %s: %w", base, err)
-	}
-	rank := firstPositive(f.rank, t.Rank, 16)
-	alpha := firstPositiveF(f.alpha, t.Alpha, 2*float64(rank))
-	dropout := 0.05
-	if t.Dropout > 0 {
-		dropout = t.Dropout
-	}
-	if f.dropout >= 0 {
-		dropout = f.dropout
-	}
-	targets := f.targets
-	if len(targets) == 0 {
-		targets = t.Targets
-	}
-	if len(targets) == 0 {
-		targets = engine.LoRATargets
-	}
-	rowLen := 256
-	for rowLen < data.LongestExample {
-		rowLen *= 2
-	}
-	spec := finetune.Spec{
-		Backend: backend, Base: base, BaseHash: baseHash, Name: name, Prompt: promptName, DataHash: data.Hash,
-		LoRA: engine.TrainOptions{Rank: rank, Alpha: float32(alpha), Targets: targets},
-		Train: finetune.Config{
-			Epochs: firstPositive(f.epochs, t.Epochs, 4), LR: firstPositiveF(f.lr, t.LR, 1e-3), WarmupSteps: 10,
-			MinLRRatio: 0.1, Rows: 4, RowLen: rowLen, Accum: 1, ClipNorm: 1, Dropout: dropout, Patience: 2,
-			Seed: firstPositiveU(t.Seed, 1), CheckpointEvery: 20,
-		},
-	}
-	fmt.Fprintf(stderr, "job %s: LoRA rank %d on %s of %s, %d epochs\n", spec.ID(), rank, strings.Join(targets, ","), base, spec.Train.Epochs)
 	bar := newTrainProgress(stderr, f.quiet, "tune")
-	job, err := finetune.RunLocal(ctx, finetune.LocalRequest{
-		Jobs: jobs, BasePath: basePath, ModelsDir: filepath.Join(w.Config.Dir, local.ModelsDir), Spec: spec, Data: data,
-		Threads: threads, OnProgress: bar.update, OnLog: func(s string) { bar.finish(); fmt.Fprintln(stderr, s) },
+	job, err := finetune.TuneLab(ctx, finetune.LabRequest{
+		W: w, Settings: s, Threads: threads, OnProgress: bar.update,
+		OnLog:  func(line string) { bar.finish(); fmt.Fprintln(stderr, line) },
+		OnData: func(data *finetune.Prepared, spec finetune.Spec) { printTuneData(stderr, data, spec) },
 	})
 	bar.finish()
 	if err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintf(stderr, "interrupted: job %s kept its checkpoint; run the same command to resume\n", spec.ID())
+			fmt.Fprintln(stderr, "interrupted: the job kept its checkpoint; run the same command to resume")
 			return errInterrupted
 		}
 		return err
 	}
 	r := job.Result
 	fmt.Fprintf(cmd.OutOrStdout(), "tuned %s: %s (job %s, %d steps, %s, best validation loss %.4f at epoch %d)\nevaluate it: tunelab eval --model %s\n",
-		base, job.Model, job.ID, r.Steps, r.Duration.Round(time.Second), r.BestValid, r.BestEpoch, job.Model)
+		s.Base, job.Model, job.ID, r.Steps, r.Duration.Round(time.Second), r.BestValid, r.BestEpoch, job.Model)
 	return nil
 }
 
-// tuneBuilder renders the prompt variant a tuned model learns to answer.
-func tuneBuilder(w *workspace.Workspace, promptName string) (*prompt.Builder, error) {
-	v, ok := w.Variant(promptName)
-	if !ok {
-		if promptName != lab.TechZeroShot {
-			return nil, fmt.Errorf("tune.prompt %q: no prompt variant of that name in %s", promptName, w.Config.Path)
-		}
-		v = lab.Variant{Name: lab.TechZeroShot, Technique: lab.TechZeroShot}
+func printTuneData(w io.Writer, data *finetune.Prepared, spec finetune.Spec) {
+	fmt.Fprintf(w, "data: %d training and %d validation examples (%d prompt + %d answer tokens, longest %d); %d dropped\n",
+		len(data.Train), len(data.Valid), data.PromptTokens, data.CompletionTokens, data.LongestExample, len(data.Dropped))
+	for _, d := range data.Dropped {
+		fmt.Fprintf(w, "  dropped %s (%s): %s\n", d.ID, d.Split, d.Reason)
 	}
-	v = prompt.Expand(v, w.Task)
-	if v.FewShot != nil {
-		return nil, fmt.Errorf("tune.prompt %q is a few-shot prompt; tune on a prompt without demonstrations (zero-shot, instructions or role)", promptName)
-	}
-	return prompt.NewBuilder(w.Task, v, w.Train)
+	fmt.Fprintf(w, "job %s: LoRA rank %d on %s of %s, %d epochs\n", spec.ID(), spec.LoRA.Rank, strings.Join(spec.LoRA.Targets, ","), spec.Base, spec.Train.Epochs)
 }
 
 func firstPositive(xs ...int) int {
@@ -222,15 +149,6 @@ func firstPositive(xs ...int) int {
 }
 
 func firstPositiveF(xs ...float64) float64 {
-	for _, x := range xs {
-		if x > 0 {
-			return x
-		}
-	}
-	return 0
-}
-
-func firstPositiveU(xs ...uint64) uint64 {
 	for _, x := range xs {
 		if x > 0 {
 			return x

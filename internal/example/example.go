@@ -17,7 +17,11 @@ import (
 	"github.com/tunelab/tunelab/internal/fsutil"
 )
 
-//go:embed tunelab.yaml data
+// The bundled base model (models/tunelab-base.gguf, made by `tunelab model
+// pretrain`; its recipe and measurements are in models/tunelab-base.json)
+// goes into every new lab as local:base, so the example runs offline.
+//
+//go:embed tunelab.yaml data models/tunelab-base.gguf models/tunelab-base.json
 var files embed.FS
 
 // Write creates the example lab in dir. It refuses to overwrite an existing
@@ -55,6 +59,9 @@ func Write(dir string) ([]string, error) {
 func target(p string) string {
 	if rest, ok := strings.CutPrefix(p, "data/knowledge/"); ok {
 		return path.Join("knowledge", rest)
+	}
+	if rest, ok := strings.CutPrefix(p, "models/tunelab-base"); ok {
+		return "models/base" + rest
 	}
 	return p
 }

@@ -37,11 +37,13 @@ type Spec struct {
 	Train    Config              `json:"train"`
 }
 
-// ID is the job's identity: a hash of its spec without the thread count
-// (which changes speed, not results).
+// ID is the job's identity: a hash of what decides its result, so not the
+// thread count (speed only) nor the name it is registered under (a
+// finished job registered under a new name is reused, not retrained).
 func (s Spec) ID() string {
 	c := s
 	c.LoRA.Threads = 0
+	c.Name = ""
 	raw, _ := json.Marshal(c) // plain data always marshals
 	sum := sha256.Sum256(raw)
 	return "ft-" + hex.EncodeToString(sum[:])[:12]

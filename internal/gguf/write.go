@@ -50,6 +50,11 @@ func WriteFile(path string, f *File) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op after the rename
+	// CreateTemp makes the file private; a model is an ordinary file.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	bw := bufio.NewWriterSize(tmp, 1<<20)
 	if _, err := f.WriteTo(bw); err != nil {
 		tmp.Close()

@@ -31,6 +31,10 @@ type Document struct {
 	// CostChart is the monthly cost against volume of the candidates whose
 	// cost is known (CostVolumeSVG); empty leaves the section out.
 	CostChart template.HTML `json:"-"`
+	// Verdict and LossCurve (LossCurveSVG) are the ladder's additions;
+	// nil and empty leave their sections out.
+	Verdict   *Verdict      `json:"-"`
+	LossCurve template.HTML `json:"-"`
 }
 
 // Table writes the candidates as an aligned table, best first.

@@ -387,3 +387,17 @@ func TestGradientMatchesFiniteDifference(t *testing.T) {
 		})
 	}
 }
+
+// Deeper models have more adapter tensors than the optimiser's graph was
+// once sized for; a step must work on them too.
+func TestStepOnADeeperModel(t *testing.T) {
+	cfg := gguf.Tiny()
+	cfg.Layers = 12
+	tr := newTrainer(t, newModelFile(t, cfg), 2)
+	before, _ := tr.Tensor("blk.11.ffn_down.weight.lora_b")
+	losses := trainSteps(t, tr, pattern(), 0, 2)
+	after, _ := tr.Tensor("blk.11.ffn_down.weight.lora_b")
+	if len(losses) != 2 || slices.Equal(before, after) {
+		t.Fatalf("two steps on a 12-layer model left the last adapter unchanged")
+	}
+}

@@ -187,7 +187,7 @@ func TestTuneOpenAI(t *testing.T) {
 		want string
 	}{
 		{"no key", []string{"OPENAI_API_KEY="}, args, "OPENAI_API_KEY"},
-		{"wrong key", []string{"OPENAI_API_KEY=sk-wrong"}, append(slices.Clone(args), "--name", "other"), "401"},
+		{"wrong key", []string{"OPENAI_API_KEY=sk-wrong"}, append(slices.Clone(args), "--epochs", "2"), "401"},
 		{"model without fine-tuning", env, []string{"tune", "--backend", "openai", "--base", "openai:gpt-9", "--api-base", srv.URL, "--poll", "5ms"}, "gpt-9"},
 	}
 	for _, tc := range cases {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tunelab/tunelab/internal/finetune"
+	"github.com/tunelab/tunelab/internal/finetune/openaift"
 	"github.com/tunelab/tunelab/internal/provider"
 	"github.com/tunelab/tunelab/internal/workspace"
 )
@@ -65,6 +66,16 @@ success and it reuses the result.`,
 	fl.StringVar(&f.hfBase, "hf-base", "", "export backend: the Hugging Face model id to train on the GPU machine")
 	cmd.AddCommand(newTuneStatusCmd(), newTuneLogsCmd(), newTuneCancelCmd())
 	return cmd
+}
+
+// loadJob reads the job named on the command line.
+func loadJob(cmd *cobra.Command, id string) (finetune.Jobs, *finetune.Job, error) {
+	jobs, err := labJobs(cmd)
+	if err != nil {
+		return jobs, nil, err
+	}
+	job, err := jobs.Load(id)
+	return jobs, job, err
 }
 
 func labJobs(cmd *cobra.Command) (finetune.Jobs, error) {
@@ -222,11 +233,7 @@ func newTuneLogsCmd() *cobra.Command {
 		Short: "Show a job's log and loss curve",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			jobs, err := labJobs(cmd)
-			if err != nil {
-				return err
-			}
-			job, err := jobs.Load(args[0])
+			_, job, err := loadJob(cmd, args[0])
 			if err != nil {
 				return err
 			}
@@ -246,32 +253,46 @@ func newTuneLogsCmd() *cobra.Command {
 }
 
 func newTuneCancelCmd() *cobra.Command {
-	return &cobra.Command{
+	var apiBase string
+	cmd := &cobra.Command{
 		Use:   "cancel JOB",
-		Short: "Stop a running job (it keeps its last checkpoint)",
+		Short: "Stop a running job (a local job keeps its last checkpoint; an OpenAI job is cancelled at the provider)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			jobs, err := labJobs(cmd)
+			jobs, job, err := loadJob(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			job, err := jobs.Load(args[0])
-			if err != nil {
-				return err
-			}
-			if !job.Alive() {
+			// The process running (or, for OpenAI, watching) the job.
+			running, pid := job.Alive(), job.PID
+			if job.Spec.Backend == "openai" && job.Provider != "" && job.Status != finetune.StatusSucceeded && job.Status != finetune.StatusCancelled {
+				key := os.Getenv("OPENAI_API_KEY")
+				if key == "" {
+					return fmt.Errorf("cancelling OpenAI job %s needs OPENAI_API_KEY", job.Provider)
+				}
+				client, err := openaift.New(key, apiBase, nil)
+				if err != nil {
+					return err
+				}
+				if err := finetune.CancelOpenAI(cmd.Context(), client, job); err != nil {
+					return err
+				}
+			} else if !running {
 				return fmt.Errorf("job %s is %s, not running", job.ID, statusOf(job))
 			}
-			pid := job.PID
 			job.Status = finetune.StatusCancelled
 			if err := jobs.Save(job); err != nil {
 				return err
 			}
-			if err := finetune.Interrupt(pid); err != nil {
-				return errors.Join(fmt.Errorf("cancel job %s", job.ID), err)
+			if running {
+				if err := finetune.Interrupt(pid); err != nil {
+					return errors.Join(fmt.Errorf("cancel job %s", job.ID), err)
+				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "cancelled job %s\n", job.ID)
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&apiBase, "api-base", "", "OpenAI jobs: the API's base URL (default https://api.openai.com/v1)")
+	return cmd
 }

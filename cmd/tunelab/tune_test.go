@@ -200,6 +200,47 @@ func TestTuneOpenAI(t *testing.T) {
 	}
 }
 
+// Cancelling an OpenAI job cancels it at the provider and stops the
+// process watching it.
+func TestTuneOpenAICancel(t *testing.T) {
+	srv := openaitest.New(t, openaitest.WithSteps(1000))
+	dir := newLab(t)
+	cmd := exec.Command(os.Args[0], "tune", "--backend", "openai", "--base", "openai:gpt-4o-mini-2024-07-18", "--api-base", srv.URL, "--poll", "20ms")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TUNELAB_RUN_MAIN=1", "CI=1", "OPENAI_API_KEY="+openaitest.DefaultKey)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(time.Minute)
+	var job *finetune.Job
+	for job == nil || job.Provider == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("the job was not created at the provider within a minute")
+		}
+		time.Sleep(20 * time.Millisecond)
+		if list, _ := (finetune.Jobs{Dir: filepath.Join(dir, ".tunelab", "jobs")}).List(); len(list) == 1 {
+			job = list[0]
+		}
+	}
+	env := []string{"OPENAI_API_KEY=" + openaitest.DefaultKey}
+	if r := tunelab(t, dir, env, "tune", "cancel", job.ID, "--api-base", srv.URL); r.code != 0 {
+		t.Fatalf("cancel exit %d: %s", r.code, r.stderr)
+	}
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the watching process did not stop")
+	}
+	if n := srv.Requests("POST /fine_tuning/jobs/{id}/cancel"); n != 1 {
+		t.Errorf("%d cancel requests at the provider, want 1", n)
+	}
+	if job = onlyJob(t, dir); job.Status != finetune.StatusCancelled {
+		t.Errorf("job status %s, want cancelled", job.Status)
+	}
+}
+
 func TestTuneExport(t *testing.T) {
 	dir := newLab(t)
 	r := tunelab(t, dir, nil, "tune", "--backend", "export", "--hf-base", "HuggingFaceTB/SmolLM2-135M-Instruct", "--name", "gpu")

@@ -115,9 +115,13 @@ func RunOpenAI(ctx context.Context, req OpenAIRequest) (*Job, error) {
 	})
 	job.PID = 0
 	if err != nil {
-		job.Status = StatusInterrupted
-		if ctx.Err() == nil {
+		switch cur, lerr := req.Jobs.Load(id); {
+		case ctx.Err() == nil:
 			job.Status, job.Error = StatusFailed, err.Error()
+		case lerr == nil && cur.Status == StatusCancelled:
+			job.Status = StatusCancelled // `tunelab tune cancel` stopped us
+		default:
+			job.Status = StatusInterrupted
 		}
 		return nil, errors.Join(err, req.Jobs.Save(job))
 	}

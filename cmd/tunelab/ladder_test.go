@@ -71,16 +71,17 @@ func TestLadder(t *testing.T) {
 		status[rg.Name] = rg.Status
 	}
 	cases := []struct{ rung, want string }{
-		{"prompting", "ran"}, {"fine-tuning", "ran"}, {"tuned model", "ran"},
-		{"prompt optimisation", "skipped"}, {"retrieval (RAG)", "skipped"},
+		{"prompting", "ran"}, {"prompt optimisation", "ran"}, {"fine-tuning", "ran"}, {"tuned model", "ran"},
+		{"retrieval (RAG)", "skipped"},
 	}
 	for _, tc := range cases {
 		if status[tc.rung] != tc.want {
 			t.Errorf("rung %q: %q, want %q", tc.rung, status[tc.rung], tc.want)
 		}
 	}
-	// 2 models (base and tuned) x 2 prompts.
-	if len(v.Verdict.Options) != 4 || v.Verdict.Pick == "" || len(v.Verdict.Reasons) == 0 || v.TuningJob == "" {
+	// 2 models (base and tuned) x 2 prompts, and the optimised prompt
+	// when the search found one better than the first.
+	if n := len(v.Verdict.Options); (n != 4 && n != 6) || v.Verdict.Pick == "" || len(v.Verdict.Reasons) == 0 || v.TuningJob == "" {
 		t.Fatalf("verdict: %d options, pick %q, %d reasons, job %q", len(v.Verdict.Options), v.Verdict.Pick, len(v.Verdict.Reasons), v.TuningJob)
 	}
 	html, err := os.ReadFile(filepath.Join(dir, "ladder", "report.html"))
@@ -98,7 +99,7 @@ func TestLadder(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		if !strings.Contains(r.stderr, "fine-tuning          reused") || !strings.Contains(r.stderr, " 0 sent") {
+		if !strings.Contains(r.stderr, "fine-tuning          reused") || !strings.Contains(r.stderr, "prompt optimisation  reused") || !strings.Contains(r.stderr, " 0 sent") {
 			t.Errorf("second run did work again:\n%s", r.stderr)
 		}
 	})

@@ -89,7 +89,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		models = append(models, m.Model)
 	}
 	rung("prompting", Ran, "%d prompt variants on %s", len(w.Config.Prompts), strings.Join(models, ", "))
-	rung("prompt optimisation", Skipped, "not part of the ladder yet: `tunelab optimize` searches prompts on the validation split and reports the best")
+	optimized, err := optimizeRung(ctx, w, rung)
+	if err != nil {
+		return nil, err
+	}
+	if optimized != nil {
+		w.Config.Prompts = append(w.Config.Prompts, *optimized)
+	}
 	if len(w.Config.Knowledge) > 0 {
 		rung("retrieval (RAG)", Skipped, "the lab has knowledge, but retrieval candidates cannot be evaluated yet (`tunelab retrieve` queries the index)")
 	} else {

@@ -24,7 +24,7 @@ func newInitCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Wrote the example lab to %s (%d files).\n", dir, len(files))
-			fmt.Fprintf(out, "Next: cd %s && tunelab eval\n", dir)
+			fmt.Fprintf(out, "Next: cd %s && tunelab ladder   (or tunelab eval for the prompts alone)\n", dir)
 			return nil
 		},
 	}

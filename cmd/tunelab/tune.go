@@ -27,7 +27,7 @@ type tuneFlags struct {
 	alpha, dropout, lr              float64
 	targets                         []string
 	threads                         int
-	quiet                           bool
+	quiet, full                     bool
 	apiBase, hfBase                 string
 	poll                            time.Duration
 }
@@ -52,6 +52,7 @@ success and it reuses the result.`,
 	fl.StringVar(&f.backend, "backend", "", "local (default), openai or export")
 	fl.StringVar(&f.name, "name", "", "name of the tuned model (default: BASE-tuned)")
 	fl.StringVar(&f.promptName, "prompt", "", "prompt variant the model learns to answer (default zero-shot)")
+	fl.BoolVar(&f.full, "full", false, "train every weight instead of a LoRA adapter (small models)")
 	fl.IntVar(&f.rank, "rank", 0, "LoRA rank (default 16)")
 	fl.Float64Var(&f.alpha, "alpha", 0, "LoRA alpha (default 2 x rank)")
 	fl.Float64Var(&f.dropout, "dropout", -1, "LoRA dropout (default 0.05)")
@@ -98,7 +99,7 @@ func runTune(cmd *cobra.Command, f tuneFlags) error {
 	}
 	defer w.Close()
 	s := finetune.SettingsFrom(w.Config.Tune, finetune.Settings{
-		Base: f.base, Backend: f.backend, Prompt: f.promptName, Name: f.name, Rank: f.rank, Alpha: f.alpha,
+		Base: f.base, Backend: f.backend, Prompt: f.promptName, Name: f.name, Full: f.full, Rank: f.rank, Alpha: f.alpha,
 		Dropout: f.dropout, LR: f.lr, Targets: f.targets, Epochs: f.epochs, MaxTokens: f.maxTokens,
 	})
 	ref, err := provider.ParseRef(s.Base)
@@ -147,7 +148,11 @@ func printTuneData(w io.Writer, data *finetune.Prepared, spec finetune.Spec) {
 	for _, d := range data.Dropped {
 		fmt.Fprintf(w, "  dropped %s (%s): %s\n", d.ID, d.Split, d.Reason)
 	}
-	fmt.Fprintf(w, "job %s: LoRA rank %d on %s of %s, %d epochs\n", spec.ID(), spec.LoRA.Rank, strings.Join(spec.LoRA.Targets, ","), spec.Base, spec.Train.Epochs)
+	what := fmt.Sprintf("LoRA rank %d on %s", spec.LoRA.Rank, strings.Join(spec.LoRA.Targets, ","))
+	if spec.LoRA.Full {
+		what = "full fine-tuning"
+	}
+	fmt.Fprintf(w, "job %s: %s of %s, %d epochs\n", spec.ID(), what, spec.Base, spec.Train.Epochs)
 }
 
 func firstPositive(xs ...int) int {

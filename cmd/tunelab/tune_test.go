@@ -122,6 +122,18 @@ func TestTuneKillAndResume(t *testing.T) {
 			t.Fatal("eval wrote no valid results")
 		}
 	})
+	t.Run("full fine-tuning registers a model without an adapter", func(t *testing.T) {
+		r := tunelab(t, dir, nil, "tune", "--base", "local:tiny", "--full", "--epochs", "1", "--max-tokens", "512", "--threads", "1", "--name", "tiny-full")
+		if r.code != 0 || !strings.Contains(r.stderr, "full fine-tuning") {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "models", "tiny-full.gguf")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "models", "tiny-full.lora.gguf")); err == nil {
+			t.Error("full fine-tuning wrote an adapter")
+		}
+	})
 	t.Run("logs show the epochs", func(t *testing.T) {
 		r := tunelab(t, dir, nil, "tune", "logs", job.ID)
 		if r.code != 0 || !strings.Contains(r.stdout, "validation loss") {

@@ -166,7 +166,9 @@ type TuneSpec struct {
 	Backend string `yaml:"backend"`
 	// Prompt names the prompt variant whose messages the model learns to
 	// answer (default: zero-shot), so the tuned model is served the same way.
-	Prompt  string   `yaml:"prompt"`
+	Prompt string `yaml:"prompt"`
+	// Full trains every weight instead of a LoRA adapter (small models).
+	Full    bool     `yaml:"full"`
 	Rank    int      `yaml:"rank"`
 	Alpha   float64  `yaml:"alpha"`
 	Dropout float64  `yaml:"dropout"`

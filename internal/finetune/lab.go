@@ -19,11 +19,14 @@ import (
 // defaults have been applied.
 type Settings struct {
 	Base, Backend, Prompt, Name string
-	Rank                        int
-	Alpha, Dropout, LR          float64
-	Targets                     []string
-	Epochs, MaxTokens           int
-	Seed                        uint64
+	// Full trains every weight; Rank, Alpha, Dropout and Targets are then
+	// unused.
+	Full               bool
+	Rank               int
+	Alpha, Dropout, LR float64
+	Targets            []string
+	Epochs, MaxTokens  int
+	Seed               uint64
 	// NameByJob names the result after the job (BASE-ft-ID), so a model
 	// reference never stands for two different tunings; caches and stored
 	// results keyed by the reference stay right.
@@ -78,6 +81,7 @@ func SettingsFrom(t config.TuneSpec, over Settings) Settings {
 	if len(s.Targets) == 0 {
 		s.Targets = engine.LoRATargets
 	}
+	s.Full = s.Full || t.Full
 	if s.Seed == 0 {
 		s.Seed = t.Seed
 	}
@@ -161,6 +165,10 @@ func TuneLab(ctx context.Context, req LabRequest) (*Job, error) {
 			Epochs: s.Epochs, LR: s.LR, WarmupSteps: 10, MinLRRatio: 0.1, Rows: 4, RowLen: rowLen, Accum: 1,
 			ClipNorm: 1, Dropout: s.Dropout, Patience: 2, Seed: s.Seed, CheckpointEvery: 20,
 		},
+	}
+	if s.Full {
+		spec.LoRA = engine.TrainOptions{Full: true}
+		spec.Train.Dropout = 0 // dropout applies to adapter inputs only
 	}
 	if s.NameByJob {
 		spec.Name = strings.TrimSuffix(filepath.Base(basePath), ".gguf") + "-" + spec.ID()

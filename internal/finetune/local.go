@@ -125,8 +125,10 @@ func RunLocal(ctx context.Context, req LocalRequest) (*Job, error) {
 	if err := tr.LoadWeights(h); err != nil {
 		return fail(err)
 	}
-	if err := tr.InitLoRA(spec.Train.Seed); err != nil {
-		return fail(err)
+	if opts.Rank > 0 {
+		if err := tr.InitLoRA(spec.Train.Seed); err != nil {
+			return fail(err)
+		}
 	}
 	res, err := Train(ctx, tr, req.Data.Train, req.Data.Valid, spec.Train, req.Jobs.Path(id), req.OnProgress)
 	if err != nil {
@@ -144,11 +146,14 @@ func RunLocal(ctx context.Context, req LocalRequest) (*Job, error) {
 	if err := tr.SaveModel(modelPath, h.KV, gguf.F16, extra...); err != nil {
 		return fail(err)
 	}
-	adapter := filepath.Join(req.ModelsDir, spec.Name+".lora.gguf")
-	if err := tr.SaveLoRA(adapter); err != nil {
-		return fail(err)
+	adapter := ""
+	if opts.Rank > 0 {
+		adapter = filepath.Join(req.ModelsDir, spec.Name+".lora.gguf")
+		if err := tr.SaveLoRA(adapter); err != nil {
+			return fail(err)
+		}
 	}
-	logf("%s after %d steps (%s); best validation loss %.4f at epoch %d; wrote %s and %s",
+	logf("%s after %d steps (%s); best validation loss %.4f at epoch %d; wrote %s %s",
 		res.Stopped, res.Steps, res.Duration.Round(time.Second), res.BestValid, res.BestEpoch, modelPath, adapter)
 	job.Status, job.PID, job.Result = StatusSucceeded, 0, res
 	job.Model, job.Adapter = "local:"+spec.Name, adapter

@@ -189,8 +189,12 @@ func tune(ctx context.Context, w *workspace.Workspace, o Options, rung func(name
 		status = Reused
 	}
 	r := job.Result
-	rung(name, status, "LoRA rank %d on %s: %d steps in %s, best validation loss %.3f (epoch %d) -> %s",
-		s.Rank, s.Base, r.Steps, r.Duration.Round(1e9), r.BestValid, r.BestEpoch, job.Model)
+	what := fmt.Sprintf("LoRA rank %d", s.Rank)
+	if s.Full {
+		what = "full fine-tuning"
+	}
+	rung(name, status, "%s on %s: %d steps in %s, best validation loss %.3f (epoch %d) -> %s",
+		what, s.Base, r.Steps, r.Duration.Round(1e9), r.BestValid, r.BestEpoch, job.Model)
 	return job, nil
 }
 

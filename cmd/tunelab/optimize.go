@@ -14,7 +14,6 @@ import (
 	"github.com/tunelab/tunelab/internal/fsutil"
 	"github.com/tunelab/tunelab/internal/lab"
 	"github.com/tunelab/tunelab/internal/optimize"
-	"github.com/tunelab/tunelab/internal/provider"
 	"github.com/tunelab/tunelab/internal/workspace"
 )
 
@@ -64,28 +63,9 @@ as a prompts: entry to add to tunelab.yaml.`,
 			if cand == nil {
 				return fmt.Errorf("--prompt %q is not used with any model", promptName)
 			}
-			targets, err := w.Targets([]lab.Candidate{*cand})
+			o, err := w.Optimizer(*cand, !noPropose)
 			if err != nil {
 				return err
-			}
-			scorers, primary, err := w.Scorers()
-			if err != nil {
-				return err
-			}
-			var scorer lab.Scorer
-			for _, s := range scorers {
-				if s.Name() == primary {
-					scorer = s
-				}
-			}
-			ref, _ := provider.ParseRef(cand.Model) // validated when the config was read
-			p := targets[0].Provider
-			o := &optimize.Optimizer{
-				Task: w.Task,
-				Eval: optimize.NewEvaluator(w.Task, p, ref.Model, cand.Params, scorer, w.Train, w.Config.Concurrency),
-			}
-			if !noPropose {
-				o.Proposer, o.ProposerModel = p, ref.Model
 			}
 			stderr := cmd.ErrOrStderr()
 			fmt.Fprintf(stderr, "optimising %q on %s: %d train, %d validation examples, budget %d calls\n", promptName, cand.Model, len(w.Train), len(w.Val), opts.Budget)

@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/tunelab/tunelab/internal/finetune"
 	"github.com/tunelab/tunelab/internal/fsutil"
@@ -89,11 +87,7 @@ type trainProgress struct {
 }
 
 func newTrainProgress(w io.Writer, quiet bool, label string) *trainProgress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd())) && os.Getenv("CI") == ""
-	}
-	return &trainProgress{w: w, quiet: quiet, tty: tty, label: label}
+	return &trainProgress{w: w, quiet: quiet, tty: isTerminal(w), label: label}
 }
 
 func (t *trainProgress) update(p finetune.Progress) {

@@ -30,11 +30,14 @@ func newProgress(w io.Writer, quiet bool, label string) *progress {
 	if quiet {
 		return nil
 	}
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd())) && os.Getenv("CI") == ""
-	}
-	return &progress{w: w, label: label, tty: tty}
+	return &progress{w: w, label: label, tty: isTerminal(w)}
+}
+
+// isTerminal says whether w is a terminal a bar can be redrawn on (not in
+// CI, whose logs keep every redraw).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("CI") == ""
 }
 
 func (p *progress) Start(total, already int) {

@@ -80,14 +80,23 @@ func loadJob(cmd *cobra.Command, id string) (finetune.Jobs, *finetune.Job, error
 }
 
 func labJobs(cmd *cobra.Command) (finetune.Jobs, error) {
+	dir, err := labDir(cmd)
+	return finetune.JobsIn(dir), err
+}
+
+// labDir is the lab folder -c names (the config file's folder, or the
+// folder itself), for commands that need the lab's files but not its
+// parsed config.
+func labDir(cmd *cobra.Command) (string, error) {
 	cfgPath, _ := cmd.Flags().GetString("config")
-	dir := cfgPath
-	if st, err := os.Stat(cfgPath); err == nil && !st.IsDir() {
-		dir = filepath.Dir(cfgPath)
-	} else if err != nil {
-		return finetune.Jobs{}, fmt.Errorf("%s: %w (run it in a lab folder, or give -c)", cfgPath, err)
+	st, err := os.Stat(cfgPath)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w (run it in a lab folder, or give -c)", cfgPath, err)
 	}
-	return finetune.Jobs{Dir: filepath.Join(dir, ".tunelab", "jobs")}, nil
+	if !st.IsDir() {
+		return filepath.Dir(cfgPath), nil
+	}
+	return cfgPath, nil
 }
 
 func runTune(cmd *cobra.Command, f tuneFlags) error {
@@ -113,9 +122,9 @@ func runTune(cmd *cobra.Command, f tuneFlags) error {
 			return err
 		}
 		if s.Backend == "openai" {
-			return runTuneOpenAI(cmd, w, f, finetune.LabJobs(w), builder, s.Base, s.Prompt)
+			return runTuneOpenAI(cmd, w, f, s, builder)
 		}
-		return runTuneExport(cmd, w, f, builder, ref)
+		return runTuneExport(cmd, w, f, s, builder, ref)
 	}
 	threads := f.threads
 	if threads <= 0 {
@@ -153,24 +162,6 @@ func printTuneData(w io.Writer, data *finetune.Prepared, spec finetune.Spec) {
 		what = "full fine-tuning"
 	}
 	fmt.Fprintf(w, "job %s: %s of %s, %d epochs\n", spec.ID(), what, spec.Base, spec.Train.Epochs)
-}
-
-func firstPositive(xs ...int) int {
-	for _, x := range xs {
-		if x > 0 {
-			return x
-		}
-	}
-	return 0
-}
-
-func firstPositiveF(xs ...float64) float64 {
-	for _, x := range xs {
-		if x > 0 {
-			return x
-		}
-	}
-	return 0
 }
 
 func newTuneStatusCmd() *cobra.Command {

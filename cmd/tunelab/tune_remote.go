@@ -18,7 +18,8 @@ import (
 )
 
 // runTuneOpenAI tunes an OpenAI model through its fine-tuning API.
-func runTuneOpenAI(cmd *cobra.Command, w *workspace.Workspace, f tuneFlags, jobs finetune.Jobs, b *prompt.Builder, base, promptName string) error {
+func runTuneOpenAI(cmd *cobra.Command, w *workspace.Workspace, f tuneFlags, s finetune.Settings, b *prompt.Builder) error {
+	base := s.Base
 	if !strings.HasPrefix(base, "openai:") {
 		return fmt.Errorf("--base %s: the openai backend tunes OpenAI models, e.g. openai:gpt-4o-mini-2024-07-18", base)
 	}
@@ -43,16 +44,22 @@ func runTuneOpenAI(cmd *cobra.Command, w *workspace.Workspace, f tuneFlags, jobs
 	if err != nil {
 		return err
 	}
-	name := f.name
+	name := s.Name
 	if name == "" {
 		name = w.Task.Name
 	}
-	spec := finetune.Spec{Backend: "openai", Base: base, Name: name, Prompt: promptName, DataHash: trainHash + validHash,
-		Train: finetune.Config{Epochs: firstPositive(f.epochs, w.Config.Tune.Epochs)}}
+	// Epochs only when asked for: the API's own default ("auto") adapts to
+	// the data size, which ours (meant for small local models) does not.
+	epochs := f.epochs
+	if epochs <= 0 {
+		epochs = w.Config.Tune.Epochs
+	}
+	spec := finetune.Spec{Backend: "openai", Base: base, Name: name, Prompt: s.Prompt, DataHash: trainHash + validHash,
+		Train: finetune.Config{Epochs: epochs}}
 	stderr := cmd.ErrOrStderr()
 	fmt.Fprintf(stderr, "job %s: %d training and %d validation examples to OpenAI fine-tuning of %s\n", spec.ID(), n, nv, base)
 	job, err := finetune.RunOpenAI(cmd.Context(), finetune.OpenAIRequest{
-		Jobs: jobs, Client: client, Spec: spec, TrainFile: trainPath, ValidFile: validPath, Poll: f.poll,
+		Jobs: finetune.LabJobs(w), Client: client, Spec: spec, TrainFile: trainPath, ValidFile: validPath, Poll: f.poll,
 		OnEvent: func(e openaift.Event) {
 			if !f.quiet {
 				fmt.Fprintf(stderr, "%s %s\n", e.CreatedAt.Local().Format("15:04:05"), e.Message)
@@ -71,11 +78,11 @@ func runTuneOpenAI(cmd *cobra.Command, w *workspace.Workspace, f tuneFlags, jobs
 }
 
 // runTuneExport writes a job folder for a GPU machine.
-func runTuneExport(cmd *cobra.Command, w *workspace.Workspace, f tuneFlags, b *prompt.Builder, ref provider.Ref) error {
+func runTuneExport(cmd *cobra.Command, w *workspace.Workspace, f tuneFlags, s finetune.Settings, b *prompt.Builder, ref provider.Ref) error {
 	if f.hfBase == "" {
 		return fmt.Errorf("the export backend needs --hf-base: the Hugging Face id of the model to train (e.g. HuggingFaceTB/SmolLM2-135M-Instruct)")
 	}
-	name := f.name
+	name := s.Name
 	if name == "" {
 		name = w.Task.Name + "-export"
 	}
@@ -89,13 +96,15 @@ func runTuneExport(cmd *cobra.Command, w *workspace.Workspace, f tuneFlags, b *p
 	} else if nv == 0 {
 		validPath = ""
 	}
-	t := w.Config.Tune
-	rank := firstPositive(f.rank, t.Rank, 16)
+	// The learning rate only when asked for: the export package's default
+	// suits a GPU run of a real model, ours a small local one.
+	lr := f.lr
+	if lr <= 0 {
+		lr = w.Config.Tune.LR
+	}
 	files, err := export.Write(dir, export.Spec{
-		HFBase: f.hfBase, TrainFile: trainPath, ValidationFile: validPath, Rank: rank,
-		Alpha: firstPositiveF(f.alpha, t.Alpha, 2*float64(rank)), Dropout: 0.05, Targets: orDefault(f.targets, t.Targets),
-		Epochs: firstPositive(f.epochs, t.Epochs, 3), LR: firstPositiveF(f.lr, t.LR, 2e-4),
-		ImportCommand: "tunelab model import",
+		HFBase: f.hfBase, TrainFile: trainPath, ValidationFile: validPath, Rank: s.Rank, Alpha: s.Alpha,
+		Dropout: s.Dropout, Targets: s.Targets, Epochs: s.Epochs, LR: lr, ImportCommand: "tunelab model import",
 	})
 	if err != nil {
 		return err
@@ -106,13 +115,6 @@ func runTuneExport(cmd *cobra.Command, w *workspace.Workspace, f tuneFlags, b *p
 	return nil
 }
 
-func orDefault(a, b []string) []string {
-	if len(a) > 0 {
-		return a
-	}
-	return b
-}
-
 func newModelImportCmd() *cobra.Command {
 	var base, name string
 	cmd := &cobra.Command{
@@ -120,10 +122,9 @@ func newModelImportCmd() *cobra.Command {
 		Short: "Bring back a LoRA adapter trained elsewhere (PEFT, Axolotl, Unsloth) as local:NAME",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfgPath, _ := cmd.Flags().GetString("config")
-			dir := cfgPath
-			if st, err := os.Stat(cfgPath); err == nil && !st.IsDir() {
-				dir = filepath.Dir(cfgPath)
+			dir, err := labDir(cmd)
+			if err != nil {
+				return err
 			}
 			ref, err := provider.ParseRef(base)
 			if err != nil || ref.Provider != local.Name {

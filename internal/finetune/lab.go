@@ -91,10 +91,11 @@ func SettingsFrom(t config.TuneSpec, over Settings) Settings {
 	return s
 }
 
+// JobsIn is where the lab in dir keeps its tuning jobs.
+func JobsIn(dir string) Jobs { return Jobs{Dir: filepath.Join(dir, ".tunelab", "jobs")} }
+
 // LabJobs is where a lab keeps its tuning jobs.
-func LabJobs(w *workspace.Workspace) Jobs {
-	return Jobs{Dir: filepath.Join(w.Config.Dir, ".tunelab", "jobs")}
-}
+func LabJobs(w *workspace.Workspace) Jobs { return JobsIn(w.Config.Dir) }
 
 // Builder renders the prompt variant a tuned model learns to answer.
 func Builder(w *workspace.Workspace, promptName string) (*prompt.Builder, error) {

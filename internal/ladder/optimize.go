@@ -15,7 +15,6 @@ import (
 	"github.com/tunelab/tunelab/internal/fsutil"
 	"github.com/tunelab/tunelab/internal/lab"
 	"github.com/tunelab/tunelab/internal/optimize"
-	"github.com/tunelab/tunelab/internal/provider"
 	"github.com/tunelab/tunelab/internal/workspace"
 )
 
@@ -99,26 +98,9 @@ func optimizeRung(ctx context.Context, w *workspace.Workspace, rung func(name, s
 
 // search runs the optimiser for one candidate, proposals by the same model.
 func search(ctx context.Context, w *workspace.Workspace, cand lab.Candidate, base lab.Variant) (optimize.Outcome, error) {
-	targets, err := w.Targets([]lab.Candidate{cand})
+	o, err := w.Optimizer(cand, true)
 	if err != nil {
 		return optimize.Outcome{}, err
-	}
-	scorers, primary, err := w.Scorers()
-	if err != nil {
-		return optimize.Outcome{}, err
-	}
-	var scorer lab.Scorer
-	for _, s := range scorers {
-		if s.Name() == primary {
-			scorer = s
-		}
-	}
-	ref, _ := provider.ParseRef(cand.Model) // validated when the config was read
-	p := targets[0].Provider
-	o := &optimize.Optimizer{
-		Task:     w.Task,
-		Eval:     optimize.NewEvaluator(w.Task, p, ref.Model, cand.Params, scorer, w.Train, w.Config.Concurrency),
-		Proposer: p, ProposerModel: ref.Model,
 	}
 	return o.Run(ctx, base, w.Train, w.Val, optimizeOptions)
 }

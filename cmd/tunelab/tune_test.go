@@ -268,3 +268,31 @@ func TestTuneExport(t *testing.T) {
 		t.Errorf("stdout %q does not say how to bring the adapter back", r.stdout)
 	}
 }
+
+// Two jobs registered under one name: going back to the first must bring
+// its own model back, not reuse the file the second one wrote.
+func TestTuneReusesOnlyItsOwnModel(t *testing.T) {
+	dir := newLab(t)
+	tinyBase(t, dir)
+	args := []string{"tune", "--base", "local:tiny", "--epochs", "1", "--rank", "2", "--max-tokens", "512", "--threads", "1", "--quiet"}
+	model := filepath.Join(dir, "models", "tiny-tuned.gguf")
+	run := func(extra ...string) []byte {
+		t.Helper()
+		if r := tunelab(t, dir, nil, append(slices.Clone(args), extra...)...); r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		b, err := os.ReadFile(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	first := run()
+	second := run("--lr", "0.01")
+	if bytes.Equal(first, second) {
+		t.Fatal("two different jobs wrote the same model")
+	}
+	if again := run(); !bytes.Equal(again, first) {
+		t.Error("rerunning the first job left the second job's model in place")
+	}
+}

@@ -29,6 +29,10 @@ type Target struct {
 	Price func(tokensIn, tokensOut int, latency time.Duration) float64
 	// CountTokens estimates tokens when the backend reports none.
 	CountTokens func(text string) int
+	// ModelVersion identifies what the model reference stands for when the
+	// reference alone does not (a local model file, which can be replaced
+	// or retrained under the same name); it is part of the cache key.
+	ModelVersion string
 }
 
 // Progress receives updates as calls finish. Implementations must be safe
@@ -252,7 +256,11 @@ func (r *Runner) call(ctx context.Context, run lab.RunInfo, j job, repeats int, 
 	if repeats > 1 {
 		sample = j.repeat
 	}
-	key := CacheKey(c.Model, req, sample)
+	model := c.Model
+	if t.ModelVersion != "" {
+		model += "@" + t.ModelVersion
+	}
+	key := CacheKey(model, req, sample)
 
 	var resp *provider.Response
 	if !r.NoCache {

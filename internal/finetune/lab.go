@@ -8,6 +8,7 @@ import (
 
 	"github.com/tunelab/tunelab/internal/config"
 	"github.com/tunelab/tunelab/internal/engine"
+	"github.com/tunelab/tunelab/internal/fsutil"
 	"github.com/tunelab/tunelab/internal/lab"
 	"github.com/tunelab/tunelab/internal/prompt"
 	"github.com/tunelab/tunelab/internal/provider"
@@ -27,9 +28,9 @@ type Settings struct {
 	Targets            []string
 	Epochs, MaxTokens  int
 	Seed               uint64
-	// NameByJob names the result after the job (BASE-ft-ID), so a model
-	// reference never stands for two different tunings; caches and stored
-	// results keyed by the reference stay right.
+	// NameByJob names the result after the job (BASE-ft-ID), so the
+	// results of different tunings sit side by side and a report says
+	// which job each tuned model came from.
 	NameByJob bool
 }
 
@@ -151,7 +152,7 @@ func TuneLab(ctx context.Context, req LabRequest) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	baseHash, err := FileHash(basePath)
+	baseHash, err := fsutil.Fingerprint(basePath)
 	if err != nil {
 		return nil, fmt.Errorf("base model %s: %w", s.Base, err)
 	}

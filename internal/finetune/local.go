@@ -2,12 +2,9 @@ package finetune
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -29,31 +26,20 @@ type LocalRequest struct {
 	OnLog      func(string)
 }
 
-// FileHash is a model file's identity for job specs: its size and a hash
-// of its first and last MiB, which tell apart any two models without
-// reading hundreds of megabytes.
-func FileHash(path string) (string, error) {
-	f, err := os.Open(path)
+// modelJob is the job a tuned model file records, "" when none.
+func modelJob(path string) string {
+	h, err := gguf.ReadHeader(path)
 	if err != nil {
-		return "", err
+		return ""
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", err
+	raw, _ := h.String("tunelab.tune")
+	var meta struct {
+		Job string `json:"job"`
 	}
-	buf := make([]byte, 1<<20)
-	h := sha256.New()
-	fmt.Fprintf(h, "%d:", st.Size())
-	n, _ := io.ReadFull(f, buf)
-	h.Write(buf[:n])
-	if st.Size() > 2<<20 {
-		if _, err := f.ReadAt(buf, st.Size()-int64(len(buf))); err != nil {
-			return "", err
-		}
-		h.Write(buf)
+	if json.Unmarshal([]byte(raw), &meta) != nil {
+		return ""
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return meta.Job
 }
 
 // RunLocal runs (or resumes, or reuses) the job the request describes and
@@ -70,9 +56,11 @@ func RunLocal(ctx context.Context, req LocalRequest) (*Job, error) {
 	case err != nil:
 		return nil, err
 	case job.Status == StatusSucceeded:
-		if _, err := os.Stat(modelPath); err == nil {
-			return job, nil // done before: reuse it
+		if modelJob(modelPath) == id {
+			return job, nil // done before, and the file is still its result
 		}
+		// Another job's result has the name now: training resumes from the
+		// finished checkpoint at once and writes this job's result again.
 	case job.Alive():
 		return nil, fmt.Errorf("job %s is already running (process %d); wait for it or run tunelab tune cancel %s", id, job.PID, id)
 	}

@@ -21,9 +21,11 @@ import (
 	"github.com/tunelab/tunelab/internal/dataset"
 	"github.com/tunelab/tunelab/internal/eval"
 	"github.com/tunelab/tunelab/internal/eval/score"
+	"github.com/tunelab/tunelab/internal/fsutil"
 	"github.com/tunelab/tunelab/internal/lab"
 	"github.com/tunelab/tunelab/internal/prompt"
 	"github.com/tunelab/tunelab/internal/provider"
+	"github.com/tunelab/tunelab/internal/provider/local"
 	"github.com/tunelab/tunelab/internal/store"
 )
 
@@ -157,13 +159,22 @@ func (w *Workspace) RunInfo(cands []lab.Candidate, scorers []lab.ScorerSpec, pri
 	for i, s := range scorers {
 		names[i] = s.Name
 	}
+	// Local model files are part of the run's identity: the same name may
+	// stand for a retrained or replaced file.
+	versions := map[string]string{}
+	for _, c := range cands {
+		if v := w.modelVersion(c.Model); v != "" {
+			versions[c.Model] = v
+		}
+	}
 	key, _ := json.Marshal(struct {
 		C []lab.Candidate
 		D string
 		R int
 		S []lab.ScorerSpec
 		N int
-	}{cands, w.Version, w.Config.Repeats, scorers, len(w.Test)}) // plain data always marshals
+		V map[string]string `json:",omitempty"`
+	}{cands, w.Version, w.Config.Repeats, scorers, len(w.Test), versions}) // plain data always marshals
 	h := sha256.Sum256(key)
 	return lab.RunInfo{
 		ID: "run-" + hex.EncodeToString(h[:6]), Lab: w.Task.Name, Dataset: w.Version,
@@ -241,14 +252,29 @@ func (w *Workspace) Targets(cands []lab.Candidate) ([]eval.Target, error) {
 		}
 		ref, _ := provider.ParseRef(c.Model) // validated when the config was read
 		out = append(out, eval.Target{
-			Candidate:   c,
-			Builder:     b,
-			Provider:    p,
-			Price:       w.pricer(ref),
-			CountTokens: func(s string) int { return cost.CountTokens(ref.Model, s) },
+			Candidate:    c,
+			Builder:      b,
+			Provider:     p,
+			Price:        w.pricer(ref),
+			CountTokens:  func(s string) int { return cost.CountTokens(ref.Model, s) },
+			ModelVersion: w.modelVersion(c.Model),
 		})
 	}
 	return out, nil
+}
+
+// modelVersion fingerprints a local model's file ("" for other models, or
+// when the file cannot be read, which the provider reports itself).
+func (w *Workspace) modelVersion(model string) string {
+	ref, err := provider.ParseRef(model)
+	if err != nil || ref.Provider != local.Name {
+		return ""
+	}
+	v, err := fsutil.Fingerprint(local.Resolve(w.Config.Dir, ref.Model))
+	if err != nil {
+		return ""
+	}
+	return v
 }
 
 func (w *Workspace) provider(model string, spec config.ModelSpec) (provider.Provider, error) {

@@ -70,8 +70,17 @@ func TestRunIDTracksWhatDecidesResults(t *testing.T) {
 	if err := os.WriteFile(f, []byte(strings.Replace(string(b), "lost my", "mislaid my", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if edited := id(t, Options{}); edited == first {
+	edited := id(t, Options{})
+	if edited == first {
 		t.Error("editing a test case kept the same run id")
+	}
+	// local:base is a file: replacing it (a retrained model under the same
+	// name) must not reuse the old model's results.
+	if err := appendTo(filepath.Join(dir, "models", "base.gguf"), "retrained"); err != nil {
+		t.Fatal(err)
+	}
+	if replaced := id(t, Options{}); replaced == edited {
+		t.Error("replacing the local model file kept the same run id")
 	}
 }
 

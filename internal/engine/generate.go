@@ -108,6 +108,11 @@ func (m *Model) generate(ctx context.Context, prompt []int32, opts GenerateOptio
 		return nil, err
 	}
 	defer C.llama_sampler_free(smpl)
+	releaseCPUs, err := holdCPUs(ctx, m.opts.Threads)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseCPUs()
 
 	res := &Result{PromptTokens: len(prompt), FinishReason: "length"}
 	start := time.Now()

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -42,7 +43,7 @@ func (f *dataFlags) load(w io.Writer, path string) (*dataset.Dataset, error) {
 
 func newDataCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "data", Short: "Check and prepare datasets: validate, stats, split, dedupe, convert"}
-	cmd.AddCommand(newDataValidateCmd(), newDataStatsCmd(), newDataSplitCmd(), newDataDedupeCmd(), newDataConvertCmd())
+	cmd.AddCommand(newDataValidateCmd(), newDataStatsCmd(), newDataSplitCmd(), newDataDedupeCmd(), newDataConvertCmd(), newDataCaptureCmd())
 	return cmd
 }
 
@@ -155,6 +156,7 @@ func newDataSplitCmd() *cobra.Command {
 		train, val, test float64
 		seed             int64
 		outDir           string
+		force            bool
 	)
 	cmd := &cobra.Command{
 		Use:   "split FILE",
@@ -170,10 +172,24 @@ func newDataSplitCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, part := range []struct {
+			parts := []struct {
 				name string
 				exs  []lab.Example
-			}{{"train", sp.Train}, {"validation", sp.Validation}, {"test", sp.Test}} {
+			}{{"train", sp.Train}, {"validation", sp.Validation}, {"test", sp.Test}}
+			// Check every output before writing any: a split must not
+			// overwrite its own input or a lab's existing data by surprise.
+			in, _ := filepath.Abs(args[0])
+			for _, part := range parts {
+				path := filepath.Join(outDir, part.name+".jsonl")
+				abs, _ := filepath.Abs(path)
+				if len(part.exs) > 0 && abs == in {
+					return fmt.Errorf("--out %s: %s is the file being split; write the split elsewhere", outDir, path)
+				}
+				if _, err := os.Stat(path); len(part.exs) > 0 && err == nil && !force {
+					return fmt.Errorf("--out %s: %s exists; pass --force to replace it", outDir, path)
+				}
+			}
+			for _, part := range parts {
 				if len(part.exs) == 0 {
 					continue
 				}
@@ -196,6 +212,7 @@ func newDataSplitCmd() *cobra.Command {
 	cmd.Flags().Float64Var(&test, "test", 0.2, "share for test")
 	cmd.Flags().Int64Var(&seed, "seed", 1, "seed: the same seed gives the same split")
 	cmd.Flags().StringVar(&outDir, "out", ".", "directory for train.jsonl, validation.jsonl and test.jsonl")
+	cmd.Flags().BoolVar(&force, "force", false, "replace train/validation/test files that already exist")
 	return cmd
 }
 

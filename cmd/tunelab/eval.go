@@ -58,7 +58,7 @@ what is missing. Identical requests are answered from the response cache.`,
 			run := w.RunInfo(cands, specs, primary)
 			runner := &eval.Runner{
 				Store: w.Store, Scorers: scorers, Primary: primary,
-				Concurrency: w.Config.Concurrency, Timeout: w.Config.Timeout, NoCache: noCache,
+				Concurrency: w.Config.Concurrency, NoCache: noCache, // the config's timeout bounds each attempt, in the provider
 				Progress: newProgress(stderr, quiet, "eval"),
 			}
 			fmt.Fprintf(stderr, "run %s: %d candidates x %d cases x %d repeat(s)\n", run.ID, len(cands), len(w.Test), w.Config.Repeats)

@@ -3,95 +3,57 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tunelab/tunelab/internal/config"
 	"github.com/tunelab/tunelab/internal/retrieval"
+	"github.com/tunelab/tunelab/internal/workspace"
 )
 
-// indexPath is where a lab's knowledge index lives.
-func indexPath(c *config.Config) string { return filepath.Join(c.Dir, ".tunelab", "knowledge.db") }
-
 func newIndexCmd() *cobra.Command {
-	var maxTokens, overlap int
 	cmd := &cobra.Command{
 		Use:   "index",
 		Short: "Chunk and index the lab's knowledge: folders for retrieval (BM25); only changed files are re-indexed",
-		Args:  cobra.NoArgs,
+		Long: `Chunks the files of the lab's knowledge: folders (Markdown, text, HTML) and
+indexes them for retrieval. Only new and changed files are re-indexed (by content
+hash), and files no longer on disk are removed. Files that cannot be read or are
+not text are listed and skipped. Chunk size and overlap come from
+retrieval.chunk_tokens and retrieval.overlap; an index built with other values
+is rebuilt from scratch rather than mixed.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfgPath, _ := cmd.Flags().GetString("config")
 			c, err := config.Load(cfgPath)
 			if err != nil {
 				return err
 			}
-			if len(c.Knowledge) == 0 {
-				return fmt.Errorf("%s: no knowledge: folders to index: add `knowledge: [docs/]`", c.Path)
-			}
-			if err := os.MkdirAll(filepath.Dir(indexPath(c)), 0o755); err != nil {
-				return err
-			}
-			idx, err := retrieval.OpenIndex(indexPath(c))
+			k, err := workspace.SyncKnowledge(cmd.Context(), c)
 			if err != nil {
 				return err
 			}
-			defer idx.Close()
-			ctx := cmd.Context()
+			defer k.Index.Close()
 			out := cmd.OutOrStdout()
-			seen := map[string]bool{}
-			docs, changed, chunks := 0, 0, 0
-			for _, k := range c.Knowledge {
-				dir := k
-				if !filepath.IsAbs(dir) {
-					dir = filepath.Join(c.Dir, k)
-				}
-				found, skipped, err := retrieval.LoadDir(dir)
-				if err != nil {
-					return fmt.Errorf("knowledge %s: %w", k, err)
-				}
-				for _, s := range skipped {
-					fmt.Fprintf(out, "skipped %s: %s\n", s.Path, s.Reason)
-				}
-				for _, d := range found {
-					// Documents are keyed by their path in the lab, so two
-					// folders may hold files of the same name.
-					d.ID = filepath.ToSlash(filepath.Join(k, d.ID))
-					seen[d.ID] = true
-					cs := retrieval.ChunkDocument(d, retrieval.ChunkOptions{MaxTokens: maxTokens, Overlap: overlap})
-					did, err := idx.Upsert(ctx, d.ID, d.Hash, cs)
-					if err != nil {
-						return fmt.Errorf("index %s: %w", d.Path, err)
-					}
-					docs++
-					chunks += len(cs)
-					if did {
-						changed++
-						fmt.Fprintf(out, "indexed %s (%d chunks)\n", d.ID, len(cs))
-					}
-				}
+			rep := k.Report
+			for _, s := range rep.Skipped {
+				fmt.Fprintf(out, "skipped %s: %s\n", s.Path, s.Reason)
 			}
-			hashes, err := idx.DocHashes(ctx)
-			if err != nil {
-				return err
+			if rep.Rebuilt {
+				fmt.Fprintf(out, "rebuilt: the index was built with other settings (%s); now %s\n", rep.Previous,
+					retrieval.SettingsOf(retrieval.ChunkOptions{MaxTokens: c.Retrieval.ChunkTokens, Overlap: c.Retrieval.Overlap}))
 			}
-			removed := 0
-			for id := range hashes {
-				if !seen[id] {
-					if err := idx.Remove(ctx, id); err != nil {
-						return err
-					}
-					removed++
-					fmt.Fprintf(out, "removed %s (no longer on disk)\n", id)
-				}
+			for _, id := range rep.Indexed {
+				fmt.Fprintf(out, "indexed %s\n", id)
 			}
-			fmt.Fprintf(out, "%d documents, %d chunks: %d re-indexed, %d unchanged, %d removed (%s)\n", docs, chunks, changed, docs-changed, removed, indexPath(c))
+			for _, id := range rep.Removed {
+				fmt.Fprintf(out, "removed %s (no longer on disk)\n", id)
+			}
+			fmt.Fprintf(out, "%d documents, %d chunks: %d re-indexed, %d unchanged, %d removed (%s)\n",
+				rep.Docs, rep.Chunks, len(rep.Indexed), rep.Docs-len(rep.Indexed), len(rep.Removed), c.KnowledgeIndexPath())
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&maxTokens, "chunk-tokens", 200, "most tokens per chunk")
-	cmd.Flags().IntVar(&overlap, "overlap", 30, "tokens shared by neighbouring chunks")
 	return cmd
 }
 
@@ -107,10 +69,10 @@ func newRetrieveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := os.Stat(indexPath(c)); err != nil {
-				return fmt.Errorf("no knowledge index at %s: run tunelab index first", indexPath(c))
+			if _, err := os.Stat(c.KnowledgeIndexPath()); err != nil {
+				return fmt.Errorf("no knowledge index at %s: run tunelab index first", c.KnowledgeIndexPath())
 			}
-			idx, err := retrieval.OpenIndex(indexPath(c))
+			idx, err := retrieval.OpenIndex(c.KnowledgeIndexPath())
 			if err != nil {
 				return err
 			}

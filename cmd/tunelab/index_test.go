@@ -27,6 +27,21 @@ func TestIndexAndRetrieve(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "0 re-indexed, 7 unchanged, 1 removed"},
+		{"a binary file is listed and skipped", func(t *testing.T) {
+			if err := os.WriteFile(filepath.Join(dir, "knowledge", "logo.md"), []byte("\x89PNG\x00\x01"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "logo.md: binary or not UTF-8 text"},
+		{"other chunk settings rebuild the index", func(t *testing.T) {
+			cfg := filepath.Join(dir, "tunelab.yaml")
+			raw, err := os.ReadFile(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(cfg, []byte(strings.Replace(string(raw), "chunk_tokens: 120", "chunk_tokens: 60", 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "rebuilt: the index was built with other settings (chunker 1, 120 tokens per chunk, overlap 20); now chunker 1, 60 tokens per chunk, overlap 20"},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -43,5 +58,21 @@ func TestIndexAndRetrieve(t *testing.T) {
 	r := tunelab(t, dir, nil, "retrieve", "-k", "1", "how many days do I have to return an item?")
 	if r.code != 0 || !strings.Contains(r.stdout, "refund-policy.md") {
 		t.Errorf("retrieve exit %d, output:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestIndexEmptyKnowledge: an empty knowledge folder is an error that
+// says what to do, not an empty index.
+func TestIndexEmptyKnowledge(t *testing.T) {
+	dir := newLab(t)
+	if err := os.RemoveAll(filepath.Join(dir, "knowledge")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "knowledge"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := tunelab(t, dir, nil, "index")
+	if r.code == 0 || !strings.Contains(r.stderr, "no .md, .txt or .html documents found") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }

@@ -16,10 +16,13 @@ func newLadderCmd() *cobra.Command {
 	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "ladder",
-		Short: "Run the whole comparison (prompts, fine-tuning) on the lab and recommend what to ship",
+		Short: "Run the whole comparison (prompts, fine-tuning, retrieval) on the lab and recommend what to ship",
 		Long: `Climbs the ladder on the lab's own data: every prompt variant on every model,
 LoRA fine-tuning of tune.base on the train split, and the tuned model with each
-prompt, all on the same test split with the same scorers. Then it weighs
+prompt, all on the same test split with the same scorers. When the lab has
+knowledge: and retrieval.questions, it asks those questions with the first
+prompt with and without retrieved chunks on every model (recall@k, MRR,
+groundedness and a paired test per model). Then it weighs
 quality (with intervals and paired tests), latency, cost at the task's volume
 and the constraints, and says what to ship and why. Writes ladder/verdict.json,
 ladder/results.json and ladder/report.html. Everything resumes: run it again

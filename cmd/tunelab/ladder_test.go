@@ -28,7 +28,18 @@ func smallLadderLab(t *testing.T) string {
 	cfg = strings.Replace(cfg, "  epochs: 4\n", "  epochs: 1\n", 1)
 	cfg = strings.Replace(cfg, "  test: data/test.jsonl\n", "  test: data/test.jsonl\n  limit: 5\n", 1)
 	cfg = strings.Replace(cfg, "  max_tokens: 64\n", "  max_tokens: 8\n", 1)
+	// One chunk per question keeps prompts short for the tiny model.
+	cfg = strings.Replace(cfg, "  k: 3 ", "  k: 1 ", 1)
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Six knowledge questions are enough to show the RAG rung works.
+	qpath := filepath.Join(dir, "data", "questions.jsonl")
+	qs, err := os.ReadFile(qpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(qpath, []byte(strings.Join(strings.SplitAfter(string(qs), "\n")[:6], "")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// Forty training rows are enough to show the rung works.
@@ -58,6 +69,16 @@ func TestLadder(t *testing.T) {
 			Options []struct{ ID string }
 		}
 		TuningJob string `json:"tuning_job"`
+		Knowledge struct {
+			Questions int
+			K         int
+			Recall    float64 `json:"recall_at_k"`
+			Models    []struct {
+				Model   string
+				Without string `json:"without_candidate"`
+				With    string `json:"with_candidate"`
+			}
+		}
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "ladder", "verdict.json"))
 	if err != nil {
@@ -72,7 +93,7 @@ func TestLadder(t *testing.T) {
 	}
 	cases := []struct{ rung, want string }{
 		{"prompting", "ran"}, {"prompt optimisation", "ran"}, {"fine-tuning", "ran"}, {"tuned model", "ran"},
-		{"retrieval (RAG)", "skipped"},
+		{"retrieval (RAG)", "ran"},
 	}
 	for _, tc := range cases {
 		if status[tc.rung] != tc.want {
@@ -84,11 +105,17 @@ func TestLadder(t *testing.T) {
 	if n := len(v.Verdict.Options); (n != 4 && n != 6) || v.Verdict.Pick == "" || len(v.Verdict.Reasons) == 0 || v.TuningJob == "" {
 		t.Fatalf("verdict: %d options, pick %q, %d reasons, job %q", len(v.Verdict.Options), v.Verdict.Pick, len(v.Verdict.Reasons), v.TuningJob)
 	}
+	// The RAG rung asks the questions of the base and the tuned model,
+	// each with and without retrieval; BM25 finds most questions' page.
+	k := v.Knowledge
+	if k.Questions != 6 || k.K != 1 || len(k.Models) != 2 || k.Recall < 0.5 || !strings.HasSuffix(k.Models[0].With, "+rag") {
+		t.Errorf("knowledge evidence: %+v", k)
+	}
 	html, err := os.ReadFile(filepath.Join(dir, "ladder", "report.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Verdict: ", "Fine-tuning loss", "Monthly cost against volume"} {
+	for _, want := range []string{"Verdict: ", "Fine-tuning loss", "Monthly cost against volume", "Retrieval (RAG) on knowledge questions", "retrieved: knowledge/"} {
 		if !strings.Contains(string(html), want) {
 			t.Errorf("report.html has no %q section", want)
 		}
@@ -99,7 +126,8 @@ func TestLadder(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		if !strings.Contains(r.stderr, "fine-tuning          reused") || !strings.Contains(r.stderr, "prompt optimisation  reused") || !strings.Contains(r.stderr, " 0 sent") {
+		if !strings.Contains(r.stderr, "fine-tuning          reused") || !strings.Contains(r.stderr, "prompt optimisation  reused") ||
+			!strings.Contains(r.stderr, "retrieval (RAG)      reused") || !strings.Contains(r.stderr, " 0 sent") {
 			t.Errorf("second run did work again:\n%s", r.stderr)
 		}
 	})

@@ -53,6 +53,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringP("config", "c", "tunelab.yaml", "the lab's config file or directory")
-	root.AddCommand(newInitCmd(), newEvalCmd(), newDataCmd(), newOptimizeCmd(), newIndexCmd(), newRetrieveCmd(), newModelCmd(), newVersionCmd(), newCostCmd(), newTuneCmd(), newLadderCmd())
+	root.AddCommand(newInitCmd(), newEvalCmd(), newDataCmd(), newOptimizeCmd(), newIndexCmd(), newRetrieveCmd(), newModelCmd(), newVersionCmd(), newCostCmd(), newTuneCmd(), newLadderCmd(),
+		newDeployCmd(), newServeCmd(), newUICmd(), newKeysCmd(), newTracesCmd(), newMonitorCmd())
 	return root
 }

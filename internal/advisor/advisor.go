@@ -37,6 +37,8 @@ type Input struct {
 	Profiles map[string]cost.Profile
 	Local    map[string]bool
 	Tuned    map[string]bool
+	// Knowledge is the retrieval rung's evidence, when the ladder ran it.
+	Knowledge *Knowledge
 }
 
 // Option is one candidate as the verdict weighs it.
@@ -149,7 +151,7 @@ func Decide(in Input) Verdict {
 		pick, v.Basis = v.Options[0], "none-meets"
 	}
 	v.Pick = pick.ID
-	v.Reasons = reasons(in, v, pick, byID, tiedFeasible)
+	v.Reasons = append(reasons(in, v, pick, byID, tiedFeasible), KnowledgeReasons(in.Knowledge)...)
 	v.Changes = changes(in, v, pick)
 	return v
 }

@@ -27,6 +27,7 @@ type Config struct {
 	Task        TaskSpec             `yaml:"task"`
 	Data        DataSpec             `yaml:"data"`
 	Knowledge   []string             `yaml:"knowledge"`
+	Retrieval   RetrievalSpec        `yaml:"retrieval"`
 	Models      []ModelSpec          `yaml:"models"`
 	Prompts     []PromptSpec         `yaml:"prompts"`
 	Scorers     []ScorerSpec         `yaml:"scorers"`
@@ -39,6 +40,7 @@ type Config struct {
 	Prices      map[string]PriceSpec `yaml:"prices"`
 	Local       LocalSpec            `yaml:"local"`
 	Tune        TuneSpec             `yaml:"tune"`
+	Serve       ServeSpec            `yaml:"serve"`
 
 	lines lineIndex
 }
@@ -118,6 +120,10 @@ type PromptSpec struct {
 	AnswerField    string          `yaml:"answer_field"`
 	// Models restricts the variant to some model ids (empty: all).
 	Models []string `yaml:"models"`
+	// Retrieval, when on, puts knowledge chunks matching each case into
+	// the prompt (`retrieval: true`, or a mapping overriding the lab's
+	// retrieval settings).
+	Retrieval *PromptRetrieval `yaml:"retrieval"`
 }
 
 // FewShotSpec configures demonstrations.

@@ -63,6 +63,10 @@ func TestParseValid(t *testing.T) {
 		{"timeout", c.Timeout, 30 * time.Second},
 		{"store default", c.Store, DefaultStore},
 		{"max tokens default", c.Params.MaxTokens, DefaultMaxTokens},
+		{"retrieval mode default", c.Retrieval.Mode, "bm25"},
+		{"retrieval k default", c.Retrieval.K, DefaultRetrievalK},
+		{"question scorer default", c.Retrieval.Scorer, "contains"},
+		{"retrieval off by default", c.Prompts[0].Retrieval.On(), false},
 	}
 	for _, tc := range checks {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,6 +99,15 @@ func TestParseErrors(t *testing.T) {
 		{"unknown scorer", base + "scorers:\n  - type: vibes\n"},
 		{"bad answer pattern", strings.Replace(base, "    answer_field: intent", "    answer_pattern: 'Answer: .*'", 1)},
 		{"duplicate model", strings.Replace(base, "prompts:", "  - openai:gpt-4o\n  - openai:gpt-4o\nprompts:", 1)},
+		{"retrieval without knowledge", strings.Replace(base, "  - technique: zero-shot\n", "  - technique: zero-shot\n    retrieval: true\n", 1)},
+		{"unknown retrieval mode", base + "knowledge: [docs/]\nretrieval:\n  mode: telepathy\n"},
+		{"hybrid without embedding model", strings.Replace(base, "  - technique: zero-shot\n", "  - technique: zero-shot\n    retrieval: {mode: hybrid}\n", 1) + "knowledge: [docs/]\n"},
+		{"prompt retrieval not a bool", strings.Replace(base, "  - technique: zero-shot\n", "  - technique: zero-shot\n    retrieval: maybe\n", 1) + "knowledge: [docs/]\n"},
+		{"overlap as large as chunks", base + "knowledge: [docs/]\nretrieval:\n  chunk_tokens: 50\n  overlap: 50\n"},
+		{"questions without knowledge", base + "retrieval:\n  questions: data/q.jsonl\n"},
+		{"judge scores questions", base + "knowledge: [docs/]\nretrieval:\n  scorer: judge\n"},
+		{"unknown retrieval prompt", base + "knowledge: [docs/]\nretrieval:\n  prompt: nope\n"},
+		{"reserved scorer name", base + "scorers:\n  - type: label\n    name: retrieval.recall\n"},
 		{"not yaml", "task: [unclosed\n"},
 		{"empty", ""},
 	}
@@ -155,5 +168,33 @@ func TestExampleLabConfig(t *testing.T) {
 	}
 	if len(c.Task.Labels) != 10 || len(c.Prompts) < 6 || c.Data.Split.Validation == 0 {
 		t.Errorf("example lab lost its labels, prompts or validation split: %d labels, %d prompts", len(c.Task.Labels), len(c.Prompts))
+	}
+}
+
+// TestPromptRetrieval checks the forms a prompt's retrieval setting takes
+// and how it combines with the lab's settings.
+func TestPromptRetrieval(t *testing.T) {
+	cases := []struct {
+		name    string
+		setting string
+		want    string // fmt of the resulting lab.Retrieval, "<nil>" when off
+	}{
+		{"true takes the lab's settings", "true", "&{idx bm25 4 0 }"},
+		{"false is off", "false", "<nil>"},
+		{"mapping overrides k", "{k: 2}", "&{idx bm25 2 0 }"},
+		{"hybrid brings the embedding model", "{mode: hybrid, weight: 0.3}", "&{idx hybrid 4 0.3 local:base}"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			text := strings.Replace(validConfig, "  - technique: zero-shot\n", "  - technique: zero-shot\n    retrieval: "+tc.setting+"\n", 1) +
+				"knowledge: [docs/]\nretrieval:\n  k: 4\n  embed: local:base\n"
+			c, err := Parse([]byte(text), "tunelab.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(c.Search(c.Prompts[0].Retrieval, "idx")); got != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
 	}
 }

@@ -83,6 +83,8 @@ func checkKnownKeys(n *yaml.Node, t reflect.Type, path string, c *Config) error 
 	switch {
 	case t == reflect.TypeOf(yaml.Node{}):
 		return nil
+	case n.Kind == yaml.ScalarNode:
+		return checkNumber(n, t, path, c)
 	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
 		fields := map[string]reflect.Type{}
 		var names []string

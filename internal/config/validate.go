@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tunelab/tunelab/internal/dataset"
 	"github.com/tunelab/tunelab/internal/lab"
 	"github.com/tunelab/tunelab/internal/provider"
 )
@@ -38,11 +39,22 @@ func (c *Config) normalize() error {
 	if dup := firstDup(t.Labels); dup != "" {
 		return c.Errorf("task.labels", "label %q is listed twice", dup)
 	}
+	for i, l := range t.Labels {
+		if strings.TrimSpace(l) == "" {
+			return c.Errorf(fmt.Sprintf("task.labels[%d]", i), "an empty label: no answer could be scored as it; remove it or name it")
+		}
+	}
 	if t.Volume < 0 {
 		return c.Errorf("task.volume", "must be calls per day, 0 or more")
 	}
 	if q := t.Constraints.MinQuality; q < 0 || q > 1 {
 		return c.Errorf("task.constraints.min_quality", "must be between 0 and 1 (a share of the primary score), got %v", q)
+	}
+	if t.Constraints.MaxLatencyMS < 0 {
+		return c.Errorf("task.constraints.max_latency_ms", "must be 0 (no limit) or a positive number of milliseconds")
+	}
+	if t.Constraints.MonthlyBudget < 0 {
+		return c.Errorf("task.constraints.monthly_budget", "must be 0 (no limit) or a positive amount in USD")
 	}
 
 	d := &c.Data
@@ -63,6 +75,13 @@ func (c *Config) normalize() error {
 	}
 	if d.Limit < 0 {
 		return c.Errorf("data.limit", "must be 0 (all) or a positive number of test cases")
+	}
+	if d.Format != "" {
+		// Checked here, not first when the files are read, so the error
+		// points at this line rather than at a data file.
+		if _, err := dataset.FormatName(d.Format); err != nil {
+			return c.Errorf("data.format", "%v", err)
+		}
 	}
 
 	if len(c.Models) == 0 {
@@ -209,6 +228,12 @@ func (c *Config) normalize() error {
 	}
 	if c.Local.HourlyUSD < 0 {
 		return c.Errorf("local.hourly_usd", "must not be negative")
+	}
+	if err := c.validateRetrieval(); err != nil {
+		return err
+	}
+	if err := c.validateServe(); err != nil {
+		return err
 	}
 	return c.validateTune()
 }

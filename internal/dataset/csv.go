@@ -48,8 +48,10 @@ func parseCSV(b *builder, data []byte, comma rune) error {
 		return -1
 	}
 	missing := func(what string, keys []string) error {
+		// Header names are quoted: a quoted cell can hold a newline, and
+		// the message must stay one line.
 		return RowError{File: b.file, Line: 1, Msg: fmt.Sprintf("no %s column for the %s (the header has %s); rename a column or set the %s column's name",
-			quoteOr(keys), what, strings.Join(header, ", "), what)}
+			quoteOr(keys), what, quoteList(header), what)}
 	}
 	inKeys := names(b.cols.Input, "input", "text")
 	in := find(inKeys)
@@ -139,6 +141,14 @@ func invalidUTF8(rec []string) int {
 		}
 	}
 	return -1
+}
+
+func quoteList(keys []string) string {
+	q := make([]string, len(keys))
+	for i, k := range keys {
+		q[i] = fmt.Sprintf("%q", k)
+	}
+	return strings.Join(q, ", ")
 }
 
 func quoteOr(keys []string) string {

@@ -142,21 +142,28 @@ func Parse(name string, data []byte, opts LoadOptions) (*Dataset, error) {
 	return &Dataset{Path: name, Format: format, Examples: b.examples, Version: Version(b.examples), Skipped: b.skipped}, nil
 }
 
+// FormatName returns the format a user-written name stands for, accepting
+// the other names people use for them ("openai" or "messages" for chat,
+// "ndjson" for jsonl), or an error that lists the formats.
+func FormatName(format string) (string, error) {
+	f := strings.ToLower(strings.TrimSpace(format))
+	switch f {
+	case "openai", "openai-chat", "messages":
+		f = FormatChat
+	case "ndjson":
+		f = FormatJSONL
+	}
+	for _, known := range Formats {
+		if f == known {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("unknown format %q: use one of %s", format, strings.Join(Formats, ", "))
+}
+
 func resolveFormat(name string, data []byte, format string) (string, error) {
 	if format != "" {
-		f := strings.ToLower(strings.TrimSpace(format))
-		switch f {
-		case "openai", "openai-chat", "messages":
-			f = FormatChat
-		case "ndjson":
-			f = FormatJSONL
-		}
-		for _, known := range Formats {
-			if f == known {
-				return f, nil
-			}
-		}
-		return "", fmt.Errorf("unknown format %q: use one of %s", format, strings.Join(Formats, ", "))
+		return FormatName(format)
 	}
 	switch ext := strings.ToLower(filepath.Ext(name)); ext {
 	case ".jsonl", ".ndjson":

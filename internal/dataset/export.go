@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/tunelab/tunelab/internal/fsutil"
 	"github.com/tunelab/tunelab/internal/lab"
@@ -69,7 +70,7 @@ func WriteJSONL(path string, exs []lab.Example) error {
 	if err := EncodeJSONL(&buf, exs); err != nil {
 		return fmt.Errorf("export %s: %w", path, err)
 	}
-	return fsutil.WriteFileAtomic(path, buf.Bytes(), 0o644)
+	return writeExport(path, buf.Bytes())
 }
 
 // WriteChatJSONL writes examples to path as chat JSONL, atomically.
@@ -78,5 +79,15 @@ func WriteChatJSONL(path string, exs []lab.Example, system string) error {
 	if err := EncodeChatJSONL(&buf, exs, system); err != nil {
 		return fmt.Errorf("export %s: %w", path, err)
 	}
-	return fsutil.WriteFileAtomic(path, buf.Bytes(), 0o644)
+	return writeExport(path, buf.Bytes())
+}
+
+// writeExport writes an exported file. A directory in the way is reported
+// as such: the atomic rename would otherwise fail with "file exists" and a
+// temporary name the user never chose.
+func writeExport(path string, data []byte) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("export %s: it is a directory: give the path of a file to write", path)
+	}
+	return fsutil.WriteFileAtomic(path, data, 0o644)
 }

@@ -111,3 +111,27 @@ func TestExportChatNeedsExpected(t *testing.T) {
 		t.Errorf("a failed export left %s behind", path)
 	}
 }
+
+func TestWriteOntoDirectory(t *testing.T) {
+	dir := t.TempDir()
+	exs := []lab.Example{{ID: "a", Input: "x", Expected: "y"}}
+	writers := []struct {
+		name  string
+		write func(string) error
+	}{
+		{"jsonl", func(p string) error { return WriteJSONL(p, exs) }},
+		{"chat", func(p string) error { return WriteChatJSONL(p, exs, "") }},
+	}
+	for _, tc := range writers {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.write(dir)
+			want := "export " + dir + ": it is a directory: give the path of a file to write"
+			if err == nil || err.Error() != want {
+				t.Fatalf("got %v, want %q", err, want)
+			}
+			if left, _ := os.ReadDir(dir); len(left) != 0 {
+				t.Errorf("left %d files behind in the directory", len(left))
+			}
+		})
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/tunelab/tunelab/internal/lab"
 	"github.com/tunelab/tunelab/internal/prompt"
 	"github.com/tunelab/tunelab/internal/provider"
+	"github.com/tunelab/tunelab/internal/retrieval"
 )
 
 // Target is a candidate made ready to run: its prompt builder, the provider
@@ -33,6 +34,9 @@ type Target struct {
 	// reference alone does not (a local model file, which can be replaced
 	// or retrained under the same name); it is part of the cache key.
 	ModelVersion string
+	// Retrieve, for a retrieval candidate, finds the knowledge chunks put
+	// into each case's prompt; their ids are recorded with the result.
+	Retrieve Retrieve
 }
 
 // Progress receives updates as calls finish. Implementations must be safe
@@ -238,7 +242,24 @@ func (r *Runner) call(ctx context.Context, run lab.RunInfo, j job, repeats int, 
 	t := j.target
 	c := t.Candidate
 	res = lab.CallResult{RunID: run.ID, CandidateID: c.ID, CaseID: j.ex.ID, Repeat: j.repeat}
-	msgs, err := t.Builder.Messages(j.ex)
+	var hits []retrieval.Hit
+	var passages []prompt.Passage
+	if t.Retrieve != nil {
+		var err error
+		if hits, passages, err = retrieve(ctx, t, j.ex); err != nil {
+			if ctx.Err() != nil {
+				return res, false, false
+			}
+			res.Error = err.Error()
+			res.CreatedAt = now()
+			return res, false, true
+		}
+		res.Retrieved = make([]string, len(hits))
+		for i, h := range hits {
+			res.Retrieved[i] = h.Chunk.ID
+		}
+	}
+	msgs, err := t.Builder.MessagesWith(j.ex, passages)
 	if err != nil {
 		res.Error = err.Error()
 		res.CreatedAt = now()
@@ -327,6 +348,9 @@ func (r *Runner) call(ctx context.Context, run lab.RunInfo, j job, repeats int, 
 		if s.Name() == r.Primary {
 			res.Pass = sc.Pass
 		}
+	}
+	if t.Retrieve != nil {
+		retrievalScores(hits, j.ex, res.Answer, res.Scores)
 	}
 	res.CreatedAt = now()
 	return res, cached, true

@@ -52,6 +52,8 @@ type CandidateSummary struct {
 	ErrorRate   float64            `json:"error_rate"`
 	Errors      int                `json:"errors"`
 	VsBest      *Comparison        `json:"vs_best,omitempty"`
+	// Retrieval is set for candidates that retrieve knowledge.
+	Retrieval *RetrievalSummary `json:"retrieval,omitempty"`
 }
 
 // Comparison is a paired test of a candidate against the best one on the
@@ -142,8 +144,13 @@ func summarizeCandidate(c lab.Candidate, rs []lab.CallResult) (CandidateSummary,
 		}
 		answers[r.CaseID] = append(answers[r.CaseID], r.Answer)
 		for name, sc := range r.Scores {
-			scoreSums[name] += sc.Value
+			if !IsRetrievalScore(name) {
+				scoreSums[name] += sc.Value
+			}
 		}
+	}
+	if c.Retrieval != nil {
+		cs.Retrieval = summarizeRetrieval(c.Retrieval, rs)
 	}
 	n := float64(len(rs))
 	cs.Accuracy = float64(passes) / n

@@ -106,12 +106,36 @@ type Params struct {
 	Seed        *int64   `json:"seed,omitempty"`
 }
 
-// Candidate is one way to do the task: a model and a prompt variant.
+// Candidate is one way to do the task: a model and a prompt variant,
+// optionally with retrieval.
 type Candidate struct {
 	ID      string  `json:"id"`
 	Model   string  `json:"model"` // provider.Ref written form
 	Variant Variant `json:"variant"`
 	Params  Params  `json:"params"`
+	// Retrieval, when set, puts chunks of the task's knowledge that match
+	// each case into its prompt.
+	Retrieval *Retrieval `json:"retrieval,omitempty"`
+}
+
+// Retrieval modes.
+const (
+	RetrieveBM25   = "bm25"
+	RetrieveVector = "vector"
+	RetrieveHybrid = "hybrid"
+)
+
+// Retrieval says how a candidate searches the knowledge for each case.
+type Retrieval struct {
+	// Index identifies the knowledge index searched: its content and chunk
+	// settings, so a changed knowledge base makes a different candidate.
+	Index string `json:"index"`
+	Mode  string `json:"mode"` // bm25, vector or hybrid
+	K     int    `json:"k"`    // chunks put into the prompt
+	// Weight is the vector list's share in hybrid fusion, in [0, 1].
+	Weight float64 `json:"weight,omitempty"`
+	// Embed is the embedding model for vector and hybrid modes.
+	Embed string `json:"embed,omitempty"`
 }
 
 // Score is one scorer's verdict on one answer, Value in [0, 1].
@@ -157,7 +181,10 @@ type CallResult struct {
 	Cached      bool             `json:"cached,omitempty"`
 	Error       string           `json:"error,omitempty"`
 	Attempts    int              `json:"attempts,omitempty"`
-	CreatedAt   time.Time        `json:"created_at"`
+	// Retrieved lists the ids of the knowledge chunks put into the prompt,
+	// best first (retrieval candidates only).
+	Retrieved []string  `json:"retrieved,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Key identifies a call within a run.
@@ -201,6 +228,7 @@ var ErrNotFound = errors.New("not found")
 // Store keeps runs, results and the response cache. Every implementation
 // passes the contract suite in internal/store/storetest.
 type Store interface {
+	ServingStore
 	// SaveRun creates or replaces a run's description.
 	SaveRun(ctx context.Context, run RunInfo) error
 	// Run returns one run, or ErrNotFound.

@@ -56,13 +56,16 @@ type Options struct {
 
 // Result is what the ladder found.
 type Result struct {
-	Rungs    []Rung          `json:"rungs"`
-	Summary  eval.Summary    `json:"summary"`
-	Verdict  advisor.Verdict `json:"verdict"`
-	Outcome  eval.Outcome    `json:"-"`
-	Job      *finetune.Job   `json:"tuning_job,omitempty"`
-	Files    []string        `json:"-"`
-	Canceled bool            `json:"-"`
+	Rungs   []Rung          `json:"rungs"`
+	Summary eval.Summary    `json:"summary"`
+	Verdict advisor.Verdict `json:"verdict"`
+	Outcome eval.Outcome    `json:"-"`
+	Job     *finetune.Job   `json:"tuning_job,omitempty"`
+	// Knowledge is what the retrieval rung measured (nil when skipped).
+	Knowledge *advisor.Knowledge `json:"knowledge,omitempty"`
+	rag       *ragOutcome
+	Files     []string `json:"-"`
+	Canceled  bool     `json:"-"`
 }
 
 // Run climbs the ladder.
@@ -96,11 +99,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if optimized != nil {
 		w.Config.Prompts = append(w.Config.Prompts, *optimized)
 	}
-	if len(w.Config.Knowledge) > 0 {
-		rung("retrieval (RAG)", Skipped, "the lab has knowledge, but retrieval candidates cannot be evaluated yet (`tunelab retrieve` queries the index)")
-	} else {
-		rung("retrieval (RAG)", Skipped, "the task has no knowledge: folder")
-	}
 
 	job, err := tune(ctx, w, o, rung)
 	if err != nil {
@@ -110,6 +108,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if job != nil {
 		w.Config.Models = append(w.Config.Models, config.ModelSpec{Model: job.Model})
 		rung("tuned model", Ran, "%s with each prompt variant", job.Model)
+	}
+	// After tuning, so the tuned model is asked the questions too.
+	rag, err := ragRung(ctx, w, o, rung)
+	if err != nil {
+		return nil, err
+	}
+	if rag != nil {
+		res.Knowledge, res.rag = rag.Knowledge, rag
 	}
 
 	cands := w.Candidates()
@@ -125,8 +131,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	run := w.RunInfo(cands, specs, primary)
 	logf("evaluating: run %s, %d candidates x %d test cases", run.ID, len(cands), len(w.Test))
 	runner := &eval.Runner{
+		// No Timeout: the config's timeout bounds each attempt inside the
+		// provider; one here would cut a call's retries short.
 		Store: w.Store, Scorers: scorers, Primary: primary, Concurrency: w.Config.Concurrency,
-		Timeout: w.Config.Timeout, Progress: o.EvalProgress,
+		Progress: o.EvalProgress,
 	}
 	outcome, err := runner.Run(ctx, run, targets, w.Test)
 	res.Outcome = outcome
@@ -143,7 +151,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return res, nil
 	}
 
-	in := advisorInput(w, res.Summary, job)
+	in := advisorInput(w, res.Summary, job, res.Knowledge)
 	res.Verdict = advisor.Decide(in)
 	files, err := write(w, o, res, results, in)
 	res.Files = files
@@ -201,7 +209,7 @@ func tune(ctx context.Context, w *workspace.Workspace, o Options, rung func(name
 // advisorInput gathers what the verdict weighs: costs per candidate
 // (measured per call, plus training spread over a year for the tuned
 // model), which run locally and which are tuned.
-func advisorInput(w *workspace.Workspace, sum eval.Summary, job *finetune.Job) advisor.Input {
+func advisorInput(w *workspace.Workspace, sum eval.Summary, job *finetune.Job, know *advisor.Knowledge) advisor.Input {
 	k := w.Config.Task.Constraints
 	in := advisor.Input{
 		Summary: sum, Volume: float64(w.Task.Volume),
@@ -211,6 +219,7 @@ func advisorInput(w *workspace.Workspace, sum eval.Summary, job *finetune.Job) a
 		},
 		Profiles: map[string]cost.Profile{}, Local: map[string]bool{}, Tuned: map[string]bool{},
 	}
+	in.Knowledge = know
 	for _, c := range sum.Candidates {
 		p := cost.Profile{ID: c.ID, PerCallUSD: c.CostPer1K / 1000}
 		ref, _ := provider.ParseRef(c.Model)
@@ -239,7 +248,9 @@ func write(w *workspace.Workspace, o Options, res *Result, results []lab.CallRes
 		Rungs         []Rung          `json:"rungs"`
 		Verdict       advisor.Verdict `json:"verdict"`
 		TuningJob     string          `json:"tuning_job,omitempty"`
-	}{1, w.Task.Name, res.Summary.RunID, res.Rungs, res.Verdict, ""}
+		// Knowledge is the retrieval rung's measurement.
+		Knowledge *advisor.Knowledge `json:"knowledge,omitempty"`
+	}{1, w.Task.Name, res.Summary.RunID, res.Rungs, res.Verdict, "", res.Knowledge}
 	if res.Job != nil {
 		verdict.TuningJob = res.Job.ID
 	}
@@ -253,6 +264,9 @@ func write(w *workspace.Workspace, o Options, res *Result, results []lab.CallRes
 	}
 	doc := report.Document{Task: w.Task, Summary: res.Summary, Cases: w.Test, Results: results,
 		Verdict: &report.Verdict{Pick: res.Verdict.Pick, Basis: res.Verdict.Basis, Reasons: res.Verdict.Reasons, Changes: res.Verdict.Changes}}
+	if res.rag != nil {
+		doc.Knowledge = res.rag.reportSection()
+	}
 	var profiles []cost.Profile
 	for _, c := range res.Summary.Candidates {
 		profiles = append(profiles, in.Profiles[c.ID])

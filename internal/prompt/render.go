@@ -82,6 +82,26 @@ func (b *Builder) Variant() lab.Variant { return b.v }
 // Messages renders the chat for one case. Instructions lead the first user
 // turn so that demonstrations read as examples of the instructed task.
 func (b *Builder) Messages(ex lab.Example) ([]provider.Message, error) {
+	return b.MessagesWith(ex, nil)
+}
+
+// Passage is a retrieved knowledge chunk shown to the model under its id.
+type Passage struct {
+	ID      string
+	Heading string
+	Text    string
+}
+
+// ContextIntro opens the retrieved passages in a user turn. It asks for
+// citations by id so a reader of the answer can check it against the
+// passages it claims to use.
+const ContextIntro = "Answer from these passages of the knowledge base. Cite the id of each passage you use in square brackets, like [%s]."
+
+// MessagesWith renders the chat for one case with retrieved passages in
+// its user turn, after the instructions and before the input, where the
+// model reads them just before the question. Demonstrations get none:
+// passages retrieved for the case would not match them.
+func (b *Builder) MessagesWith(ex lab.Example, passages []Passage) ([]provider.Message, error) {
 	var msgs []provider.Message
 	if b.v.System != "" {
 		msgs = append(msgs, provider.Message{Role: "system", Content: b.v.System})
@@ -108,11 +128,41 @@ func (b *Builder) Messages(ex lab.Example) ([]provider.Message, error) {
 		}
 		msgs = append(msgs, provider.Message{Role: "user", Content: u}, provider.Message{Role: "assistant", Content: b.formatAnswer(d.Expected)})
 	}
-	u, err := user(ex.Input, ex.Meta)
-	if err != nil {
-		return nil, fmt.Errorf("case %s: %w", ex.ID, err)
+	var u string
+	if len(passages) > 0 {
+		body, err := b.render(ex.Input, ex.Meta)
+		if err != nil {
+			return nil, fmt.Errorf("case %s: %w", ex.ID, err)
+		}
+		var sb strings.Builder
+		if first && b.v.Instructions != "" {
+			sb.WriteString(b.v.Instructions + "\n\n")
+		}
+		sb.WriteString(renderPassages(passages))
+		sb.WriteString(body)
+		u = sb.String()
+	} else {
+		var err error
+		if u, err = user(ex.Input, ex.Meta); err != nil {
+			return nil, fmt.Errorf("case %s: %w", ex.ID, err)
+		}
 	}
 	return append(msgs, provider.Message{Role: "user", Content: u}), nil
+}
+
+// renderPassages writes each passage as "[id] heading" then its text, the
+// block ending in a blank line.
+func renderPassages(ps []Passage) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, ContextIntro+"\n\n", ps[0].ID)
+	for _, p := range ps {
+		sb.WriteString("[" + p.ID + "]")
+		if p.Heading != "" {
+			sb.WriteString(" " + p.Heading)
+		}
+		sb.WriteString("\n" + strings.TrimSpace(p.Text) + "\n\n")
+	}
+	return sb.String()
 }
 
 func (b *Builder) render(input string, meta map[string]string) (string, error) {

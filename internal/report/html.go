@@ -7,10 +7,12 @@ import (
 	"html/template"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/tunelab/tunelab/internal/eval"
 	"github.com/tunelab/tunelab/internal/fsutil"
 	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/retrieval"
 )
 
 //go:embed report.html.tmpl
@@ -65,6 +67,8 @@ type answerCell struct {
 	Answer string
 	Pass   bool
 	Error  string
+	// Retrieved lists the chunk ids a retrieval candidate was given.
+	Retrieved string
 }
 
 type htmlData struct {
@@ -73,6 +77,8 @@ type htmlData struct {
 	Top           []string
 	Disagreements []disagreement
 	Hidden        int
+	Retrieval     []eval.CandidateSummary
+	GroundedPct   string
 }
 
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"}
@@ -80,7 +86,12 @@ var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#
 // WriteHTML writes a self-contained report page: no scripts or styles
 // are fetched from anywhere, so it opens offline and can be mailed.
 func WriteHTML(path string, d Document) error {
-	data := htmlData{Doc: d, Chart: qualityCostChart(d.Summary)}
+	data := htmlData{Doc: d, Chart: qualityCostChart(d.Summary), Retrieval: retrievalRows(d.Summary), GroundedPct: pct(retrieval.GroundedThreshold)}
+	if d.Knowledge != nil {
+		k := *d.Knowledge
+		k.fill()
+		data.Doc.Knowledge = &k
+	}
 	for i, c := range d.Summary.Candidates {
 		if i == 4 {
 			break
@@ -147,7 +158,7 @@ func disagreements(d Document, top []string, limit int) ([]disagreement, int) {
 			if r.Pass {
 				passes++
 			}
-			row.Answers = append(row.Answers, answerCell{Answer: shorten(r.Answer, 200), Pass: r.Pass, Error: shorten(r.Error, 120)})
+			row.Answers = append(row.Answers, answerCell{Answer: shorten(r.Answer, 200), Pass: r.Pass, Error: shorten(r.Error, 120), Retrieved: strings.Join(r.Retrieved, " ")})
 		}
 		if passes == len(top) {
 			continue

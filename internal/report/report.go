@@ -35,6 +35,8 @@ type Document struct {
 	// nil and empty leave their sections out.
 	Verdict   *Verdict      `json:"-"`
 	LossCurve template.HTML `json:"-"`
+	// Knowledge is the ladder's retrieval rung; nil leaves it out.
+	Knowledge *Knowledge `json:"-"`
 }
 
 // Table writes the candidates as an aligned table, best first.
@@ -63,6 +65,15 @@ func Table(w io.Writer, s eval.Summary) error {
 		return err
 	}
 	fmt.Fprintf(w, "\n%d cases x %d repeat(s), primary scorer %q. * = differs from the best at p < 0.05.\n", s.Cases, s.Repeats, s.Primary)
+	for _, c := range retrievalRows(s) {
+		r := c.Retrieval
+		search := "no case names its source (meta.source), so recall is not measured"
+		if r.Labelled > 0 {
+			search = fmt.Sprintf("recall@%d %s, MRR %.2f over %d calls with a source", r.K, pct(r.Recall), r.MRR, r.Labelled)
+		}
+		fmt.Fprintf(w, "retrieval %s (%s, k=%d): %s; groundedness %s, hallucination rate %s over %d answers\n",
+			c.ID, r.Mode, r.K, search, pct(r.Groundedness), pct(r.HallucinationRate), r.Judged)
+	}
 	if !s.Complete {
 		fmt.Fprintf(w, "Incomplete: %d calls missing; run the same command again to finish them.\n", s.Missing)
 	}

@@ -12,19 +12,29 @@ const DefaultRRFK = 60
 // scales. Ties break by chunk ID so the order is deterministic. k <= 0
 // keeps every chunk; rrfK <= 0 means DefaultRRFK.
 func Fuse(lists [][]Hit, k int, rrfK float64) []Hit {
+	return FuseWeighted(lists, nil, k, rrfK)
+}
+
+// FuseWeighted is Fuse with a weight per list (nil: all 1), so hybrid
+// search can lean towards BM25 or towards vectors.
+func FuseWeighted(lists [][]Hit, weights []float64, k int, rrfK float64) []Hit {
 	if rrfK <= 0 {
 		rrfK = DefaultRRFK
 	}
 	idx := map[string]int{}
 	var out []Hit
-	for _, list := range lists {
+	for li, list := range lists {
+		w := 1.0
+		if li < len(weights) {
+			w = weights[li]
+		}
 		seen := map[string]bool{} // a chunk counts once per list, at its best rank
 		for rank, h := range list {
 			if seen[h.Chunk.ID] {
 				continue
 			}
 			seen[h.Chunk.ID] = true
-			s := 1 / (rrfK + float64(rank+1))
+			s := w / (rrfK + float64(rank+1))
 			if i, ok := idx[h.Chunk.ID]; ok {
 				out[i].Score += s
 				continue

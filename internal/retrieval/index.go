@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS embeddings (
 	vec      BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS embeddings_doc ON embeddings(doc_id);
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
 `
 
 // OpenIndex opens or creates the index database at path (":memory:" for a

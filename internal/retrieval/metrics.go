@@ -1,5 +1,7 @@
 package retrieval
 
+import "strings"
+
 // Relevance is judged per document, not per chunk, because a test case
 // names the document that answers it; how the document was chunked must not
 // change whether retrieval counts as a success.
@@ -39,6 +41,65 @@ func MRR(hits []Hit, relevantDocIDs []string) float64 {
 	for i, h := range hits {
 		if rel[h.Chunk.DocID] {
 			return 1 / float64(i+1)
+		}
+	}
+	return 0
+}
+
+// SourceMatches reports whether an indexed document is the one a case
+// names as its source. Cases name files as their authors see them
+// ("refund-policy.md"), while the index keys documents by their path in
+// the lab ("knowledge/refund-policy.md"), so a source matches the whole id
+// or its trailing path elements.
+func SourceMatches(docID, source string) bool {
+	source = strings.Trim(strings.TrimSpace(source), "/")
+	if source == "" {
+		return false
+	}
+	return docID == source || strings.HasSuffix(docID, "/"+source)
+}
+
+// ParseSources splits a meta.source value naming one or more documents,
+// separated by commas or semicolons.
+func ParseSources(s string) []string {
+	var out []string
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' }) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// SourceRecall is RecallAtK with the relevant documents named as cases
+// name them (see SourceMatches): the share of sources with a chunk among
+// the first k hits.
+func SourceRecall(hits []Hit, sources []string, k int) float64 {
+	if len(sources) == 0 {
+		return 0
+	}
+	if k > 0 && len(hits) > k {
+		hits = hits[:k]
+	}
+	found := 0
+	for _, s := range sources {
+		for _, h := range hits {
+			if SourceMatches(h.Chunk.DocID, s) {
+				found++
+				break
+			}
+		}
+	}
+	return float64(found) / float64(len(sources))
+}
+
+// SourceMRR is MRR with the relevant documents named as cases name them.
+func SourceMRR(hits []Hit, sources []string) float64 {
+	for i, h := range hits {
+		for _, s := range sources {
+			if SourceMatches(h.Chunk.DocID, s) {
+				return 1 / float64(i+1)
+			}
 		}
 	}
 	return 0

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tunelab/tunelab/internal/config"
@@ -37,6 +38,9 @@ type Options struct {
 	Models []string
 	// StoreDSN overrides the config's store.
 	StoreDSN string
+	// Store, when set, is used instead of opening one, and is left open
+	// by Close (a server reloading its lab keeps its store).
+	Store lab.Store
 	// HTTPClient is given to every provider (tests use it).
 	HTTPClient *http.Client
 }
@@ -55,6 +59,10 @@ type Workspace struct {
 	Store    lab.Store
 	Prices   *cost.Table
 	opts     Options
+
+	kmu       sync.Mutex
+	knowledge *Knowledge
+	searchers map[string]*lazySearcher
 }
 
 // Open reads the config at path (a file or a lab directory) and loads the data.
@@ -90,15 +98,47 @@ func Open(ctx context.Context, path string, opts Options) (*Workspace, error) {
 	if !strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite:") && !filepath.IsAbs(dsn) {
 		dsn = filepath.Join(cfg.Dir, dsn)
 	}
+	// Retrieval candidates are identified by the knowledge they search, so
+	// the index is synced before any candidate is made.
+	if usesRetrieval(cfg) {
+		if _, err := w.Knowledge(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Store != nil {
+		w.Store = opts.Store
+		return w, nil
+	}
 	w.Store, err = store.Open(ctx, dsn)
 	if err != nil {
+		w.closeKnowledge()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return w, nil
 }
 
-// Close releases the store.
-func (w *Workspace) Close() error { return w.Store.Close() }
+// Close releases the store and the knowledge index.
+func (w *Workspace) Close() error {
+	var err error
+	if w.opts.Store == nil {
+		err = w.Store.Close()
+	}
+	if kerr := w.closeKnowledge(); err == nil {
+		err = kerr
+	}
+	return err
+}
+
+func (w *Workspace) closeKnowledge() error {
+	w.kmu.Lock()
+	defer w.kmu.Unlock()
+	if w.knowledge == nil {
+		return nil
+	}
+	err := w.knowledge.Index.Close()
+	w.knowledge, w.searchers = nil, nil
+	return err
+}
 
 // Path resolves a path written in the config against the lab directory.
 func (w *Workspace) Path(p string) string {
@@ -110,18 +150,26 @@ func (w *Workspace) Path(p string) string {
 
 // Candidates crosses models with prompt variants, in config order.
 func (w *Workspace) Candidates() []lab.Candidate {
+	return w.CandidatesFor(w.Task, w.Config.Prompts)
+}
+
+// CandidatesFor crosses the config's models with prompts, expanded for
+// task (the ladder asks the knowledge questions as a task of their own).
+func (w *Workspace) CandidatesFor(task lab.Task, prompts []config.PromptSpec) []lab.Candidate {
 	cfg := w.Config
+	index := w.knowledgeVersion()
 	var out []lab.Candidate
 	for _, m := range cfg.Models {
-		for _, p := range cfg.Prompts {
+		for _, p := range prompts {
 			if len(p.Models) > 0 && !contains(p.Models, m.ModelID()) {
 				continue
 			}
 			out = append(out, lab.Candidate{
-				ID:      m.ModelID() + "/" + p.Name,
-				Model:   m.Model,
-				Variant: prompt.Expand(variantOf(p), w.Task),
-				Params:  lab.Params{Temperature: cfg.Params.Temperature, MaxTokens: cfg.Params.MaxTokens, Seed: cfg.Params.Seed},
+				ID:        m.ModelID() + "/" + p.Name,
+				Model:     m.Model,
+				Variant:   prompt.Expand(variantOf(p), task),
+				Params:    lab.Params{Temperature: cfg.Params.Temperature, MaxTokens: cfg.Params.MaxTokens, Seed: cfg.Params.Seed},
+				Retrieval: cfg.Search(p.Retrieval, index),
 			})
 		}
 	}
@@ -155,6 +203,12 @@ func variantOf(p config.PromptSpec) lab.Variant {
 // everything that decides the results, so the same command on the same lab
 // resumes the same run and any change starts a new one.
 func (w *Workspace) RunInfo(cands []lab.Candidate, scorers []lab.ScorerSpec, primary string) lab.RunInfo {
+	return w.RunInfoFor(cands, scorers, primary, w.Test, w.Version)
+}
+
+// RunInfoFor describes a run of cands over cases, whose content version
+// is version.
+func (w *Workspace) RunInfoFor(cands []lab.Candidate, scorers []lab.ScorerSpec, primary string, cases []lab.Example, version string) lab.RunInfo {
 	names := make([]string, len(scorers))
 	for i, s := range scorers {
 		names[i] = s.Name
@@ -174,11 +228,11 @@ func (w *Workspace) RunInfo(cands []lab.Candidate, scorers []lab.ScorerSpec, pri
 		S []lab.ScorerSpec
 		N int
 		V map[string]string `json:",omitempty"`
-	}{cands, w.Version, w.Config.Repeats, scorers, len(w.Test), versions}) // plain data always marshals
+	}{cands, version, w.Config.Repeats, scorers, len(cases), versions}) // plain data always marshals
 	h := sha256.Sum256(key)
 	return lab.RunInfo{
-		ID: "run-" + hex.EncodeToString(h[:6]), Lab: w.Task.Name, Dataset: w.Version,
-		Candidates: cands, Cases: len(w.Test), Repeats: w.Config.Repeats,
+		ID: "run-" + hex.EncodeToString(h[:6]), Lab: w.Task.Name, Dataset: version,
+		Candidates: cands, Cases: len(cases), Repeats: w.Config.Repeats,
 		PrimaryScorer: primary, ScorerNames: names, ConfigChecksum: hex.EncodeToString(h[:]),
 	}
 }
@@ -224,6 +278,13 @@ func (w *Workspace) Scorers() ([]lab.Scorer, string, error) {
 // Targets makes candidates runnable: one provider per model, shared by its
 // candidates, wrapped in retries and rate limits.
 func (w *Workspace) Targets(cands []lab.Candidate) ([]eval.Target, error) {
+	return w.TargetsFor(w.Task, w.Train, cands)
+}
+
+// TargetsFor makes candidates of task runnable, drawing demonstrations
+// from pool. Retrieval candidates search the knowledge index, which must
+// have been opened with Knowledge.
+func (w *Workspace) TargetsFor(task lab.Task, pool []lab.Example, cands []lab.Candidate) ([]eval.Target, error) {
 	byModel := map[string]provider.Provider{}
 	specs := map[string]config.ModelSpec{}
 	for _, m := range w.Config.Models {
@@ -244,21 +305,29 @@ func (w *Workspace) Targets(cands []lab.Candidate) ([]eval.Target, error) {
 		b, ok := builders[c.Variant.Name]
 		if !ok {
 			var err error
-			b, err = prompt.NewBuilder(w.Task, c.Variant, w.Train)
+			b, err = prompt.NewBuilder(task, c.Variant, pool)
 			if err != nil {
 				return nil, err
 			}
 			builders[c.Variant.Name] = b
 		}
 		ref, _ := provider.ParseRef(c.Model) // validated when the config was read
-		out = append(out, eval.Target{
+		t := eval.Target{
 			Candidate:    c,
 			Builder:      b,
 			Provider:     p,
 			Price:        w.pricer(ref),
 			CountTokens:  func(s string) int { return cost.CountTokens(ref.Model, s) },
 			ModelVersion: w.modelVersion(c.Model),
-		})
+		}
+		if c.Retrieval != nil {
+			search, err := w.retriever(c.Retrieval)
+			if err != nil {
+				return nil, err
+			}
+			t.Retrieve = search
+		}
+		out = append(out, t)
 	}
 	return out, nil
 }

@@ -86,6 +86,17 @@ func NewCompatible(cfg provider.Config) (*Provider, error) {
 	return build("openai-compatible", cfg, key, true), nil
 }
 
+// sharedClient keeps enough idle connections per server for concurrent
+// calls to reuse them: Go's default keeps two, so a run or a gateway with
+// more calls in flight would open and close a connection per call, which
+// costs a handshake each time and, under load, most of the tail latency.
+var sharedClient = &http.Client{Transport: func() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 256
+	return t
+}()}
+
 func build(name string, cfg provider.Config, key string, compatible bool) *Provider {
 	opts := []option.RequestOption{
 		option.WithAPIKey(key),
@@ -96,9 +107,11 @@ func build(name string, cfg provider.Config, key string, compatible bool) *Provi
 	if cfg.Ref.BaseURL != "" {
 		opts = append(opts, option.WithBaseURL(cfg.Ref.BaseURL))
 	}
-	if cfg.HTTPClient != nil {
-		opts = append(opts, option.WithHTTPClient(cfg.HTTPClient))
+	client := cfg.HTTPClient
+	if client == nil {
+		client = sharedClient
 	}
+	opts = append(opts, option.WithHTTPClient(client))
 	timeout := cfg.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/store/internal/serving"
 	"github.com/tunelab/tunelab/internal/store/migrate"
 )
 
@@ -39,6 +40,8 @@ type Store struct {
 	pool   *pgxpool.Pool
 	schema string
 	where  string // host, database and schema for messages; never the password
+
+	serving.Ops // deployments, traces, feedback and keys
 
 	closeOnce sync.Once
 }
@@ -101,6 +104,7 @@ func OpenSchema(ctx context.Context, dsn, schema string) (*Store, error) {
 		s.pool.Close()
 		return nil, err
 	}
+	s.Ops = serving.Ops{DB: pgDB{conn: s.pool}, Where: s.where}
 	return s, nil
 }
 

@@ -29,13 +29,14 @@ const (
 		created_at, updated_at, primary_scorer, scorers, config_checksum`
 
 	upsertResult = `INSERT INTO results (run_id, candidate_id, case_id, repeat, output, answer,
-		scores, pass, latency_ms, tokens_in, tokens_out, cost, cached, error, attempts, created_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		scores, pass, latency_ms, tokens_in, tokens_out, cost, cached, error, attempts, created_at, retrieved)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (run_id, candidate_id, case_id, repeat) DO UPDATE SET
 		output = excluded.output, answer = excluded.answer, scores = excluded.scores,
 		pass = excluded.pass, latency_ms = excluded.latency_ms, tokens_in = excluded.tokens_in,
 		tokens_out = excluded.tokens_out, cost = excluded.cost, cached = excluded.cached,
-		error = excluded.error, attempts = excluded.attempts, created_at = excluded.created_at`
+		error = excluded.error, attempts = excluded.attempts, created_at = excluded.created_at,
+		retrieved = excluded.retrieved`
 
 	upsertCache = `INSERT INTO cache (key, response, created_at) VALUES (?, ?, ?)
 	ON CONFLICT (key) DO UPDATE SET response = excluded.response, created_at = excluded.created_at`
@@ -154,8 +155,18 @@ func execSave(ctx context.Context, stmt *sql.Stmt, req *saveReq) error {
 	}
 	_, err := stmt.ExecContext(ctx, r.RunID, r.CandidateID, r.CaseID, r.Repeat, r.Output, r.Answer,
 		scores, boolInt(r.Pass), r.LatencyMS, r.TokensIn, r.TokensOut, r.Cost, boolInt(r.Cached),
-		r.Error, r.Attempts, micros(r.CreatedAt))
+		r.Error, r.Attempts, micros(r.CreatedAt), retrievedJSON(r.Retrieved))
 	return err
+}
+
+// retrievedJSON encodes a call's retrieved chunk ids as a JSON array, or
+// NULL when the call retrieved nothing.
+func retrievedJSON(ids []string) any {
+	if len(ids) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(ids) // strings always marshal
+	return string(b)
 }
 
 // Results returns a run's results ordered by candidate ID, case ID (both
@@ -163,7 +174,7 @@ func execSave(ctx context.Context, stmt *sql.Stmt, req *saveReq) error {
 // results, or no such run, gives an empty slice.
 func (s *Store) Results(ctx context.Context, runID string) ([]lab.CallResult, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT candidate_id, case_id, repeat, output, answer, scores,
-		pass, latency_ms, tokens_in, tokens_out, cost, cached, error, attempts, created_at
+		pass, latency_ms, tokens_in, tokens_out, cost, cached, error, attempts, created_at, retrieved
 		FROM results WHERE run_id = ? ORDER BY candidate_id, case_id, repeat`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("read results of run %s from %s: %w", runID, s.path, err)
@@ -172,12 +183,17 @@ func (s *Store) Results(ctx context.Context, runID string) ([]lab.CallResult, er
 	out := []lab.CallResult{}
 	for rows.Next() {
 		r := lab.CallResult{RunID: runID}
-		var scores sql.NullString
+		var scores, retrieved sql.NullString
 		var created int64
 		if err := rows.Scan(&r.CandidateID, &r.CaseID, &r.Repeat, &r.Output, &r.Answer, &scores,
 			&r.Pass, &r.LatencyMS, &r.TokensIn, &r.TokensOut, &r.Cost, &r.Cached, &r.Error,
-			&r.Attempts, &created); err != nil {
+			&r.Attempts, &created, &retrieved); err != nil {
 			return nil, fmt.Errorf("read results of run %s from %s: %w", runID, s.path, err)
+		}
+		if retrieved.Valid {
+			if err := json.Unmarshal([]byte(retrieved.String), &r.Retrieved); err != nil {
+				return nil, fmt.Errorf("read %s from %s: decode retrieved chunks: %w", codec.Describe(r), s.path, err)
+			}
 		}
 		if scores.Valid {
 			if err := json.Unmarshal([]byte(scores.String), &r.Scores); err != nil {

@@ -25,6 +25,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/store/internal/serving"
 	"github.com/tunelab/tunelab/internal/store/migrate"
 )
 
@@ -48,6 +49,8 @@ type Store struct {
 
 	saveResult *sql.Stmt // prepared once: SaveResult is the hot path
 	batch      *batcher
+
+	serving.Ops // deployments, traces, feedback and keys
 
 	closeOnce sync.Once
 	closeErr  error
@@ -97,6 +100,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite store %s: prepare: %w", path, err)
 	}
 	s.batch = newBatcher(s)
+	s.Ops = serving.Ops{DB: sqlDB{exec: s.w, query: s.r, begin: s.w}, Where: path}
 	return s, nil
 }
 

@@ -77,6 +77,7 @@ func Run(t *testing.T, open Opener, opts ...Option) {
 		{"close", testClose},
 		{"future-schema", func(t *testing.T, h *harness) { testFutureSchema(t, h, cfg.futureSchema) }},
 	}
+	tests = append(tests, servingTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
 	}

@@ -1,0 +1,140 @@
+package workspace
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/tunelab/tunelab/internal/config"
+	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/provider"
+	"github.com/tunelab/tunelab/internal/retrieval"
+)
+
+// Knowledge is the lab's knowledge index, synced with its knowledge:
+// folders when the workspace first needed it.
+type Knowledge struct {
+	Index  *retrieval.Index
+	Report *retrieval.SyncReport
+}
+
+// Knowledge opens the lab's knowledge index and brings it up to date with
+// the knowledge: folders (only changed files are re-indexed; an index
+// built with other chunk settings is rebuilt). It is done once per
+// workspace; Close closes the index.
+func (w *Workspace) Knowledge(ctx context.Context) (*Knowledge, error) {
+	w.kmu.Lock()
+	defer w.kmu.Unlock()
+	if w.knowledge != nil {
+		return w.knowledge, nil
+	}
+	k, err := SyncKnowledge(ctx, w.Config)
+	if err != nil {
+		return nil, err
+	}
+	w.knowledge = k
+	return k, nil
+}
+
+// SyncKnowledge opens the knowledge index of the lab c describes and syncs
+// it with its folders. The caller closes k.Index.
+func SyncKnowledge(ctx context.Context, c *config.Config) (*Knowledge, error) {
+	if len(c.Knowledge) == 0 {
+		return nil, c.Errorf("knowledge", "the lab has no knowledge: add `knowledge: [docs/]` with the folders that hold it")
+	}
+	ix, err := retrieval.OpenIndex(c.KnowledgeIndexPath())
+	if err != nil {
+		return nil, err
+	}
+	rep, err := retrieval.Sync(ctx, ix, retrieval.SyncOptions{
+		Root: c.Dir, Sources: c.Knowledge,
+		Chunk: retrieval.ChunkOptions{MaxTokens: c.Retrieval.ChunkTokens, Overlap: c.Retrieval.Overlap},
+	})
+	if err != nil {
+		ix.Close()
+		return nil, fmt.Errorf("%s: %w", c.Path, err)
+	}
+	return &Knowledge{Index: ix, Report: rep}, nil
+}
+
+// usesRetrieval reports whether any prompt of the config retrieves.
+func usesRetrieval(c *config.Config) bool {
+	for _, p := range c.Prompts {
+		if p.Retrieval.On() {
+			return true
+		}
+	}
+	return false
+}
+
+// knowledgeVersion is the synced index's version ("" before a sync).
+func (w *Workspace) knowledgeVersion() string {
+	w.kmu.Lock()
+	defer w.kmu.Unlock()
+	if w.knowledge == nil {
+		return ""
+	}
+	return w.knowledge.Report.Version
+}
+
+// retriever returns the search for one retrieval setting, shared by every
+// candidate that uses it. Vector and hybrid searches embed the chunks on
+// their first query, in that call's context.
+func (w *Workspace) retriever(r *lab.Retrieval) (func(ctx context.Context, query string) ([]retrieval.Hit, error), error) {
+	key, _ := json.Marshal(r) // plain data always marshals
+	w.kmu.Lock()
+	defer w.kmu.Unlock()
+	if s, ok := w.searchers[string(key)]; ok {
+		return s.search, nil
+	}
+	if w.knowledge == nil {
+		return nil, fmt.Errorf("retrieval: the knowledge index is not open (a bug: call Knowledge first)")
+	}
+	opts := retrieval.SearchOptions{Mode: r.Mode, K: r.K, Weight: r.Weight, EmbedModel: r.Embed}
+	if r.Mode != lab.RetrieveBM25 {
+		p, err := w.provider(r.Embed, config.ModelSpec{Model: r.Embed})
+		if err != nil {
+			return nil, w.Config.Errorf("retrieval.embed", "%v", err)
+		}
+		e, ok := p.(provider.Embedder)
+		if !ok {
+			return nil, w.Config.Errorf("retrieval.embed", "%s cannot compute embeddings: choose a model whose provider can", r.Embed)
+		}
+		ref, _ := provider.ParseRef(r.Embed) // validated when the config was read
+		opts.Embed = func(ctx context.Context, texts []string) ([][]float32, error) {
+			vecs, _, err := e.Embed(ctx, ref.Model, texts)
+			return vecs, err
+		}
+	}
+	s := &lazySearcher{ix: w.knowledge.Index, opts: opts}
+	if w.searchers == nil {
+		w.searchers = map[string]*lazySearcher{}
+	}
+	w.searchers[string(key)] = s
+	return s.search, nil
+}
+
+// lazySearcher prepares its Searcher on the first query, so that opening
+// a lab never embeds a knowledge base nobody searches.
+type lazySearcher struct {
+	ix   *retrieval.Index
+	opts retrieval.SearchOptions
+	mu   sync.Mutex
+	s    *retrieval.Searcher
+}
+
+func (l *lazySearcher) search(ctx context.Context, query string) ([]retrieval.Hit, error) {
+	l.mu.Lock()
+	if l.s == nil {
+		s, err := retrieval.NewSearcher(ctx, l.ix, l.opts)
+		if err != nil {
+			l.mu.Unlock()
+			return nil, err
+		}
+		l.s = s
+	}
+	s := l.s
+	l.mu.Unlock()
+	return s.Search(ctx, query)
+}

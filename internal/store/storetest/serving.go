@@ -125,7 +125,7 @@ func testTraceRoundTrip(t *testing.T, h *harness) {
 	// record stays.
 	again := tr
 	again.Output = "replayed"
-	mustSaveTraces(t, s, again, sampleTrace("tr_2", "triage", base.Add(time.Second)))
+	mustSaveTraces(t, s, again, sampleTrace("tr_2", "triage", base.Add(time.Second)), again)
 	got, err := s.Trace(ctx, "tr_1")
 	if err != nil {
 		t.Fatal(err)

@@ -109,26 +109,39 @@ func (o *Ops) SaveTraces(ctx context.Context, ts []lab.Trace) error {
 	if len(ts) == 0 {
 		return nil
 	}
+	// One statement per chunk of rows: the gateway stores traces in
+	// batches, and a statement per row would cost it more than the rows.
+	const chunk = 200
 	err := o.DB.Tx(ctx, func(tx DB) error {
-		for _, t := range ts {
-			if t.ID == "" {
-				return errors.New("a trace has no id")
+		for start := 0; start < len(ts); start += chunk {
+			part := ts[start:min(start+chunk, len(ts))]
+			var q strings.Builder
+			q.WriteString(`INSERT INTO traces (id, deployment, shadow, failed, created_at, body, scores) VALUES `)
+			args := make([]any, 0, 7*len(part))
+			for i, t := range part {
+				if t.ID == "" {
+					return errors.New("a trace has no id")
+				}
+				scores, err := codec.Scores(t.Scores)
+				if err != nil {
+					return fmt.Errorf("trace %s: encode scores: %w", t.ID, err)
+				}
+				t.Scores = nil
+				t.CreatedAt = t.CreatedAt.UTC().Truncate(time.Microsecond)
+				body, err := codec.JSON(t)
+				if err != nil {
+					return fmt.Errorf("trace %s: %w", t.ID, err)
+				}
+				if i > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+				args = append(args, t.ID, t.Deployment, t.Shadow, t.Error != "", t.CreatedAt, body, scores)
 			}
-			scores, err := codec.Scores(t.Scores)
-			if err != nil {
-				return fmt.Errorf("trace %s: encode scores: %w", t.ID, err)
-			}
-			t.Scores = nil
-			t.CreatedAt = t.CreatedAt.UTC().Truncate(time.Microsecond)
-			body, err := codec.JSON(t)
-			if err != nil {
-				return fmt.Errorf("trace %s: %w", t.ID, err)
-			}
-			_, err = tx.Exec(ctx, `INSERT INTO traces (id, deployment, shadow, failed, created_at, body, scores)
-				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-				t.ID, t.Deployment, t.Shadow, t.Error != "", t.CreatedAt, body, scores)
-			if err != nil {
-				return fmt.Errorf("trace %s: %w", t.ID, err)
+			// A replayed log may hold one trace twice; DO NOTHING keeps one.
+			q.WriteString(` ON CONFLICT (id) DO NOTHING`)
+			if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
+				return err
 			}
 		}
 		return nil

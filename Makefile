@@ -12,7 +12,7 @@ LAB ?= example-lab
 # MODEL=openai-compatible:http://localhost:11434/v1#qwen2.5:0.5b
 MODEL ?=
 
-.PHONY: build test vet fmt-check lab ladder eval clean
+.PHONY: build test vet fmt-check lab ladder eval clean web
 
 build:
 	$(ENGINE_ENV) $(GO) build -o $(BIN) ./cmd/tunelab
@@ -44,6 +44,11 @@ ladder: build lab
 eval: build lab
 	@echo "model: $(if $(MODEL),$(MODEL),the example's (local:base, the bundled base model))"
 	cd $(LAB) && $(CURDIR)/$(BIN) eval $(if $(MODEL),--model '$(MODEL)') --json results.json --html report.html
+
+# The web UI (web/src) built into web/dist, which is committed and
+# embedded, so `go build` needs no npm; run this after changing web/src.
+web:
+	cd web && npm ci && npm run build
 
 clean:
 	rm -rf bin $(LAB)

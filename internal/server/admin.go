@@ -131,6 +131,9 @@ func (s *Server) adminTrace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, internal(err))
 		return
 	}
+	if fbs == nil {
+		fbs = []lab.Feedback{}
+	}
 	writeJSON(w, http.StatusOK, struct {
 		lab.Trace
 		Feedback []lab.Feedback `json:"feedback"`

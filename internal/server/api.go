@@ -216,7 +216,9 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 	if results == nil {
 		results = []lab.CallResult{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"run": run, "summary": eval.Summarize(run, results), "results": results})
+	sum := eval.Summarize(run, results)
+	finite(&sum)
+	writeJSON(w, http.StatusOK, map[string]any{"run": run, "summary": sum, "results": results})
 }
 
 // candidateRef names a candidate of the lab, or gives an edited one.

@@ -186,7 +186,26 @@ func (s *Server) apiLadder(w http.ResponseWriter, r *http.Request) {
 		}
 		out[key] = b
 	}
+	if loss := tuningLoss(a, out["verdict"].(json.RawMessage)); loss != nil {
+		out["loss"] = loss
+	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// tuningLoss is the loss curve of the job the verdict names, when its
+// record is still in the lab.
+func tuningLoss(a *LabAPI, verdict json.RawMessage) map[string][]finetune.Point {
+	var v struct {
+		Job string `json:"tuning_job"`
+	}
+	if verdict == nil || json.Unmarshal(verdict, &v) != nil || v.Job == "" {
+		return nil
+	}
+	job, err := finetune.JobsIn(filepath.Dir(a.ConfigPath)).Load(v.Job)
+	if err != nil || job.Result == nil {
+		return nil // a pruned job leaves the verdict standing without its curve
+	}
+	return map[string][]finetune.Point{"train": job.Result.Train, "valid": job.Result.Valid}
 }
 
 func (s *Server) apiLadderEvents(w http.ResponseWriter, r *http.Request) {

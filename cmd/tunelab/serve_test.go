@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -50,15 +51,15 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startServe runs `tunelab serve` as a child process and waits until it
-// answers.
-func startServe(t *testing.T, dir string) (*exec.Cmd, string, string, *strings.Builder) {
+// startServe runs `tunelab serve` (with extra flags) as a child process
+// and waits until it answers.
+func startServe(t *testing.T, dir string, flags ...string) (*exec.Cmd, string, string, *syncBuffer) {
 	t.Helper()
 	pub, adm := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(os.Args[0], "serve", "--listen", pub, "--admin", adm)
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--listen", pub, "--admin", adm}, flags...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TUNELAB_RUN_MAIN=1", "CI=1")
-	out := &strings.Builder{}
+	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -78,6 +79,24 @@ func startServe(t *testing.T, dir string) (*exec.Cmd, string, string, *strings.B
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// syncBuffer collects a child's output while the test may read it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 type traceRow struct {

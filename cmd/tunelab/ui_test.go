@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,53 +30,6 @@ func uiLab(t *testing.T) (string, resultsFile) {
 	return dir, readResults(t, filepath.Join(dir, "run.json"))
 }
 
-// startUI runs `tunelab serve --no-auth` and returns the public address
-// and the admin one, where the UI is served.
-func startUI(t *testing.T, dir string) (pub, adm string) {
-	t.Helper()
-	pub, adm = freeAddr(t), freeAddr(t)
-	cmd := exec.Command(os.Args[0], "serve", "--no-auth", "--listen", pub, "--admin", adm)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "TUNELAB_RUN_MAIN=1", "CI=1")
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + adm + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return pub, adm
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not come up: %s", out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestUI drives the web UI in headless Chromium against `tunelab serve`
 // on a lab with a finished run: the run's matrix and its filter, a case's
 // detail, and a prompt run in the playground, with a screenshot of each
@@ -88,7 +38,7 @@ func TestUI(t *testing.T) {
 	browserCtx, pageErrors := browser(t)
 	ctx := browserCtx // each step's, bounded by its limit
 	dir, res := uiLab(t)
-	pub, adm := startUI(t, dir)
+	_, pub, adm, _ := startServe(t, dir, "--no-auth")
 	base := "http://" + adm + "/"
 	shots := os.Getenv("TUNELAB_UI_SHOTS")
 	if shots == "" {

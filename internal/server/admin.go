@@ -57,6 +57,28 @@ func internal(err error) *apiError {
 	return &apiError{Status: http.StatusInternalServerError, Type: "server_error", Message: err.Error()}
 }
 
+// failed writes err, if any: a 404 naming what when it is lab.ErrNotFound
+// (what empty: nothing is looked up by name), else a 500.
+func failed(w http.ResponseWriter, err error, what string) bool {
+	switch {
+	case err == nil:
+		return false
+	case what != "" && errors.Is(err, lab.ErrNotFound):
+		writeError(w, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Message: "no " + what})
+	default:
+		writeError(w, internal(err))
+	}
+	return true
+}
+
+// nonNil makes an empty list encode as [] rather than null.
+func nonNil[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
+}
+
 // TraceQuery reads a trace filter from URL parameters: deployment, since
 // and until (RFC 3339 or a duration back from now, like 24h), errors,
 // reviewed, shadow and limit.
@@ -106,38 +128,25 @@ func (s *Server) adminTraces(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ts, err := s.opts.Store.Traces(r.Context(), f)
-	if err != nil {
-		writeError(w, internal(err))
+	if failed(w, err, "") {
 		return
 	}
-	if ts == nil {
-		ts = []lab.Trace{}
-	}
-	writeJSON(w, http.StatusOK, ts)
+	writeJSON(w, http.StatusOK, nonNil(ts))
 }
 
 func (s *Server) adminTrace(w http.ResponseWriter, r *http.Request) {
 	t, err := s.opts.Store.Trace(r.Context(), r.PathValue("id"))
-	if errors.Is(err, lab.ErrNotFound) {
-		writeError(w, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Message: "no trace " + r.PathValue("id")})
-		return
-	}
-	if err != nil {
-		writeError(w, internal(err))
+	if failed(w, err, "trace "+r.PathValue("id")) {
 		return
 	}
 	fbs, err := s.opts.Store.Feedback(r.Context(), t.ID)
-	if err != nil {
-		writeError(w, internal(err))
+	if failed(w, err, "") {
 		return
-	}
-	if fbs == nil {
-		fbs = []lab.Feedback{}
 	}
 	writeJSON(w, http.StatusOK, struct {
 		lab.Trace
 		Feedback []lab.Feedback `json:"feedback"`
-	}{t, fbs})
+	}{t, nonNil(fbs)})
 }
 
 // feedbackRequest is a review as clients send it.

@@ -188,37 +188,24 @@ func (s *Server) apiCases(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apiRuns(w http.ResponseWriter, r *http.Request) {
 	runs, err := s.opts.Store.Runs(r.Context())
-	if err != nil {
-		writeError(w, internal(err))
+	if failed(w, err, "") {
 		return
 	}
-	if runs == nil {
-		runs = []lab.RunInfo{}
-	}
-	writeJSON(w, http.StatusOK, runs)
+	writeJSON(w, http.StatusOK, nonNil(runs))
 }
 
 func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 	run, err := s.opts.Store.Run(r.Context(), r.PathValue("id"))
-	if errors.Is(err, lab.ErrNotFound) {
-		writeError(w, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Message: "no run " + r.PathValue("id")})
-		return
-	}
-	if err != nil {
-		writeError(w, internal(err))
+	if failed(w, err, "run "+r.PathValue("id")) {
 		return
 	}
 	results, err := s.opts.Store.Results(r.Context(), run.ID)
-	if err != nil {
-		writeError(w, internal(err))
+	if failed(w, err, "") {
 		return
-	}
-	if results == nil {
-		results = []lab.CallResult{}
 	}
 	sum := eval.Summarize(run, results)
 	finite(&sum)
-	writeJSON(w, http.StatusOK, map[string]any{"run": run, "summary": sum, "results": results})
+	writeJSON(w, http.StatusOK, map[string]any{"run": run, "summary": sum, "results": nonNil(results)})
 }
 
 // candidateRef names a candidate of the lab, or gives an edited one.

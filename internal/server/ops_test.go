@@ -211,6 +211,7 @@ func TestAdminToken(t *testing.T) {
 		{"wrong token", "/api/deployments", "nope", 401},
 		{"right token", "/api/deployments", "s3cret", 200},
 		{"health needs none", "/healthz", "", 200},
+		{"metrics need it", "/metrics", "", 401},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -165,6 +165,16 @@ func TestUI(t *testing.T) {
 			if cands > 1 && count(t, "#diff-title") != 1 {
 				t.Error("no diff section on the case page")
 			}
+			// The rendered prompt comes from the server, without a model call.
+			if err := chromedp.Do(ctx,
+				chromedp.Click(chromedp.CSS(`[data-testid="case-answer"] details summary`)),
+				chromedp.WaitVisible(chromedp.CSS(`[data-testid="rendered-message"]`))); err != nil {
+				t.Fatalf("open the rendered prompt: %v", err)
+			}
+			input := text(t, ".kv pre.output")
+			if got := text(t, `[data-testid="rendered-message"]:last-child pre`); input == "" || !strings.Contains(got, input) {
+				t.Errorf("rendered prompt %q does not hold the case's input %q", got, input)
+			}
 			shoot(t, "3-case-detail")
 		}},
 		{"playground runs a prompt", 30 * time.Second, func(t *testing.T) {

@@ -70,6 +70,7 @@ func (s *Server) routeLab(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/runs/{id}", s.apiRun)
 	mux.HandleFunc("POST /api/playground", s.apiPlayground)
 	mux.HandleFunc("POST /api/prompts", s.apiSavePrompt)
+	mux.HandleFunc("POST /api/render", s.apiRender)
 	mux.HandleFunc("GET /api/ladder", s.apiLadder)
 	mux.HandleFunc("POST /api/ladder", s.apiStartLadder)
 	mux.HandleFunc("GET /api/ladder/events", s.apiLadderEvents)
@@ -397,4 +398,43 @@ func (s *Server) apiSavePrompt(w http.ResponseWriter, r *http.Request) {
 	}
 	s.opts.Lab.reload()
 	writeJSON(w, http.StatusCreated, map[string]string{"name": req.Variant.Name})
+}
+
+// apiRender shows what a candidate sends its model for a case, without
+// calling the model: the run's case detail shows it beside the answers.
+func (s *Server) apiRender(w http.ResponseWriter, r *http.Request) {
+	ws := s.labOr(w, r)
+	if ws == nil {
+		return
+	}
+	var req struct {
+		Candidate string `json:"candidate"`
+		CaseID    string `json:"case_id"`
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, errBadRequest("Request body is not valid JSON: %v", err))
+		return
+	}
+	cands, err := resolveRefs(ws, []candidateRef{{ID: req.Candidate}})
+	if err != nil {
+		writeError(w, errBadRequest("%v", err))
+		return
+	}
+	cases, err := playgroundCases(ws, playgroundRequest{CaseIDs: []string{req.CaseID}})
+	if err != nil {
+		writeError(w, errBadRequest("%v", err))
+		return
+	}
+	targets, err := ws.Targets(cands)
+	if err != nil {
+		writeError(w, errBadRequest("%v", err))
+		return
+	}
+	msgs, retrieved, err := render(r.Context(), targets[0], cases[0])
+	if err != nil {
+		writeError(w, errBadRequest("%v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs, "retrieved": nonNil(retrieved)})
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tunelab/tunelab/internal/example"
+	"github.com/tunelab/tunelab/internal/provider"
 	"github.com/tunelab/tunelab/internal/workspace"
 )
 
@@ -135,6 +136,21 @@ func TestLabAPI(t *testing.T) {
 	}
 	if st := h.adminJSON("POST", "/api/playground", bad, &e); st != 400 || !strings.Contains(e.Error.Message, "no candidate") {
 		t.Errorf("unknown candidate: %d %q", st, e.Error.Message)
+	}
+	var rendered struct {
+		Messages []provider.Message `json:"messages"`
+	}
+	calls := h.up.calls.Load()
+	renderReq := map[string]string{"candidate": info.Candidates[1].ID, "case_id": cases.Rows[0].ID}
+	if st := h.adminJSON("POST", "/api/render", renderReq, &rendered); st != 200 || len(rendered.Messages) == 0 ||
+		!strings.Contains(rendered.Messages[len(rendered.Messages)-1].Content, cases.Rows[0].Input) {
+		t.Errorf("render: %d %+v", st, rendered)
+	}
+	if st := h.adminJSON("POST", "/api/render", map[string]string{"candidate": info.Candidates[1].ID, "case_id": "nope"}, nil); st != 400 {
+		t.Errorf("render of an unknown case: %d, want 400", st)
+	}
+	if h.up.calls.Load() != calls {
+		t.Errorf("render called the model")
 	}
 	var runs []json.RawMessage
 	if st := h.adminJSON("GET", "/api/runs", nil, &runs); st != 200 || len(runs) != 0 {

@@ -263,21 +263,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, key lab.APIKey, c
 // run renders the candidate's prompt for the call's input and asks the
 // model, streaming when onDelta is set and the backend can.
 func (s *Server) run(ctx context.Context, tg eval.Target, c call, onDelta func(string)) (*provider.Response, []provider.Message, []string, error) {
-	var passages []prompt.Passage
-	var retrieved []string
-	if tg.Retrieve != nil {
-		hits, err := tg.Retrieve(ctx, c.input)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("retrieve: %w", err)
-		}
-		for _, h := range hits {
-			passages = append(passages, prompt.Passage{ID: h.Chunk.ID, Heading: h.Chunk.Heading, Text: h.Chunk.Text})
-			retrieved = append(retrieved, h.Chunk.ID)
-		}
-	}
-	msgs, err := tg.Builder.MessagesWith(lab.Example{ID: "live", Input: c.input}, passages)
+	msgs, retrieved, err := render(ctx, tg, lab.Example{ID: "live", Input: c.input})
 	if err != nil {
-		return nil, nil, retrieved, err
+		return nil, msgs, retrieved, err
 	}
 	req, err := eval.NewRequest(tg.Candidate, tg.Builder.Variant(), msgs)
 	if err != nil {
@@ -322,6 +310,25 @@ func (s *Server) run(ctx context.Context, tg eval.Target, c call, onDelta func(s
 		}
 	}
 	return resp, msgs, retrieved, nil
+}
+
+// render is what the candidate sends its model for ex: the retrieved
+// chunks (for a retrieval candidate) rendered into its prompt.
+func render(ctx context.Context, tg eval.Target, ex lab.Example) ([]provider.Message, []string, error) {
+	var passages []prompt.Passage
+	var retrieved []string
+	if tg.Retrieve != nil {
+		hits, err := tg.Retrieve(ctx, ex.Input)
+		if err != nil {
+			return nil, nil, fmt.Errorf("retrieve: %w", err)
+		}
+		for _, h := range hits {
+			passages = append(passages, prompt.Passage{ID: h.Chunk.ID, Heading: h.Chunk.Heading, Text: h.Chunk.Text})
+			retrieved = append(retrieved, h.Chunk.ID)
+		}
+	}
+	msgs, err := tg.Builder.MessagesWith(ex, passages)
+	return msgs, retrieved, err
 }
 
 // callError turns a model error into what the client sees. The provider's

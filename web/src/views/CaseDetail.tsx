@@ -1,7 +1,8 @@
 // One case of a run: the input and reference, each candidate's answer with
 // its scores and reasons, and a word diff between two candidates.
 import { useMemo, useState } from 'react';
-import type { CallResult, RunDetail } from '../types';
+import type { CallResult, Message, RunDetail } from '../types';
+import { api } from '../api';
 import { wordDiff } from '../diff';
 import { ErrorBox, href, ms, PassBadge, usd } from '../util';
 import type { Matrix } from './RunView';
@@ -66,7 +67,7 @@ export function CaseDetail({ run, matrix, caseId, visible, query }: { run: RunDe
       <h2>Answers</h2>
       <div className="side">
         {cands.map((id) => (
-          <AnswerCard key={id} cand={id} rs={byCand.get(id)!} primary={run.run.primary_scorer} />
+          <AnswerCard key={id} cand={id} caseId={caseId} rs={byCand.get(id)!} primary={run.run.primary_scorer} />
         ))}
       </div>
 
@@ -113,10 +114,11 @@ function Diff({ a, b }: { a: string; b: string }) {
   );
 }
 
-function AnswerCard({ cand, rs, primary }: { cand: string; rs: CallResult[]; primary: string }) {
+function AnswerCard({ cand, caseId, rs, primary }: { cand: string; caseId: string; rs: CallResult[]; primary: string }) {
   return (
     <div className="card" data-testid="case-answer">
       <h3 className="mono">{cand}</h3>
+      <RenderedPrompt cand={cand} caseId={caseId} />
       {rs.map((r) => (
         <div key={r.repeat} className="repeat">
           {rs.length > 1 && <h4>Repeat {r.repeat + 1}</h4>}
@@ -181,5 +183,31 @@ function AnswerCard({ cand, rs, primary }: { cand: string; rs: CallResult[]; pri
         </div>
       ))}
     </div>
+  );
+}
+
+// RenderedPrompt shows what the candidate sends its model for the case,
+// rendered by the server (no model call) when the section is opened.
+function RenderedPrompt({ cand, caseId }: { cand: string; caseId: string }) {
+  const [msgs, setMsgs] = useState<Message[] | null>(null);
+  const [err, setErr] = useState('');
+  const load = (open: boolean) => {
+    if (!open || msgs || err) return;
+    api<{ messages: Message[] }>('/api/render', { method: 'POST', body: { candidate: cand, case_id: caseId } })
+      .then((r) => setMsgs(r.messages))
+      .catch((e: Error) => setErr(e.message));
+  };
+  return (
+    <details onToggle={(e) => load((e.target as HTMLDetailsElement).open)}>
+      <summary>Rendered prompt</summary>
+      <ErrorBox message={err} />
+      {msgs === null && !err && <p className="muted">Loading…</p>}
+      {msgs?.map((m, i) => (
+        <div key={i} data-testid="rendered-message">
+          <h4 className="muted">{m.role}</h4>
+          <pre className="output">{m.content}</pre>
+        </div>
+      ))}
+    </details>
   );
 }

@@ -295,6 +295,19 @@ func TestUI(t *testing.T) {
 			if r.code != 0 || !strings.Contains(r.stdout, "shipping_delay") || !strings.Contains(r.stdout, "ana") {
 				t.Errorf("the review is not stored: %d %s %s", r.code, r.stdout, r.stderr)
 			}
+			// The reviewed call becomes a dataset file in the lab.
+			if err := chromedp.Do(ctx,
+				chromedp.Click(chromedp.Search(`//button[normalize-space()="Capture reviewed calls as a dataset"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`[data-testid="capture-result"]`)),
+			); err != nil {
+				t.Fatalf("capture: %v", err)
+			}
+			captured := text(t, `[data-testid="capture-result"]`)
+			file := regexp.MustCompile(`data/captured-\S+\.jsonl`).FindString(captured)
+			data, rerr := os.ReadFile(filepath.Join(dir, file))
+			if !strings.HasPrefix(captured, "1 examples") || file == "" || rerr != nil || !strings.Contains(string(data), `"expected":"shipping_delay"`) {
+				t.Errorf("capture said %q; file %s: %v %s", captured, file, rerr, data)
+			}
 		}},
 		{"an edited prompt runs on a test case and is saved", 30 * time.Second, func(t *testing.T) {
 			if err := chromedp.Do(ctx,

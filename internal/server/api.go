@@ -71,6 +71,7 @@ func (s *Server) routeLab(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/playground", s.apiPlayground)
 	mux.HandleFunc("POST /api/prompts", s.apiSavePrompt)
 	mux.HandleFunc("POST /api/render", s.apiRender)
+	mux.HandleFunc("POST /api/capture", s.apiCapture)
 	mux.HandleFunc("GET /api/ladder", s.apiLadder)
 	mux.HandleFunc("POST /api/ladder", s.apiStartLadder)
 	mux.HandleFunc("GET /api/ladder/events", s.apiLadderEvents)

@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tunelab/tunelab/internal/example"
+	"github.com/tunelab/tunelab/internal/lab"
 	"github.com/tunelab/tunelab/internal/provider"
 	"github.com/tunelab/tunelab/internal/workspace"
 )
@@ -152,6 +154,32 @@ func TestLabAPI(t *testing.T) {
 	if h.up.calls.Load() != calls {
 		t.Errorf("render called the model")
 	}
+	// Reviewed traces become a dataset file in the lab.
+	ctx := context.Background()
+	tr := lab.Trace{ID: "tr_cap", Deployment: "triage", Served: "triage", Version: 1, Input: "my parcel is lost",
+		Answer: "billing_refund", Status: 200, CreatedAt: time.Now()}
+	if err := h.store.SaveTraces(ctx, []lab.Trace{tr}); err != nil {
+		t.Fatal(err)
+	}
+	var capErr struct {
+		Error apiError `json:"error"`
+	}
+	if st := h.adminJSON("POST", "/api/capture", map[string]string{"deployment": "triage"}, &capErr); st != 422 {
+		t.Errorf("capture before any review: %d %q, want 422", st, capErr.Error.Message)
+	}
+	if err := h.store.SaveFeedback(ctx, lab.Feedback{ID: "fb1", TraceID: "tr_cap", Reviewer: "ana", Thumb: -1,
+		Correction: "shipping_delay", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	var captured Captured
+	if st := h.adminJSON("POST", "/api/capture", map[string]string{"deployment": "triage", "since": "1h"}, &captured); st != 201 || captured.Examples != 1 {
+		t.Fatalf("capture: %d %+v", st, captured)
+	}
+	row, err := os.ReadFile(filepath.Join(filepath.Dir(h.srv.opts.Lab.ConfigPath), captured.Path))
+	if err != nil || !strings.Contains(string(row), `"expected":"shipping_delay"`) {
+		t.Errorf("captured file %s: %v %s", captured.Path, err, row)
+	}
+
 	var runs []json.RawMessage
 	if st := h.adminJSON("GET", "/api/runs", nil, &runs); st != 200 || len(runs) != 0 {
 		t.Errorf("runs: %d %d", st, len(runs))

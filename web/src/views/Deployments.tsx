@@ -167,8 +167,49 @@ function Traces({ dep, traceId }: { dep: Deployment; traceId?: string }) {
           )
         }
       </Status>
+      <Capture name={dep.name} since={since} />
       {traceId && <TraceDetail key={traceId} id={traceId} labels={dep.task?.output === 'label' ? (dep.task.labels ?? []) : []} />}
     </section>
+  );
+}
+
+// Capture turns the window's reviewed calls into a dataset file in the lab
+// (POST /api/capture, what `tunelab data capture` does).
+function Capture({ name, since }: { name: string; since: string }) {
+  const [busy, setBusy] = useState(false);
+  const [msg, setMsg] = useState('');
+  const [err, setErr] = useState('');
+  const run = () => {
+    setBusy(true);
+    setMsg('');
+    setErr('');
+    api<{ path: string; examples: number; reviewed: number; no_answer: number; repeats: number }>('/api/capture', {
+      method: 'POST',
+      body: { deployment: name, since },
+    })
+      .then((c) =>
+        setMsg(
+          `${c.examples} examples from ${c.reviewed} reviewed calls written to ${c.path}` +
+            (c.no_answer ? `; ${c.no_answer} marked wrong without a correction left out` : '') +
+            (c.repeats ? `; ${c.repeats} already in train or repeated left out` : '') +
+            '. Add the file to data.train and run the ladder again.',
+        ),
+      )
+      .catch((e: Error) => setErr(e.message))
+      .finally(() => setBusy(false));
+  };
+  return (
+    <div className="capture">
+      <button type="button" onClick={run} disabled={busy}>
+        {busy ? 'Capturing…' : 'Capture reviewed calls as a dataset'}
+      </button>
+      {msg && (
+        <p role="status" data-testid="capture-result">
+          {msg}
+        </p>
+      )}
+      <ErrorBox message={err} />
+    </div>
   );
 }
 

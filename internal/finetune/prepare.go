@@ -98,7 +98,12 @@ func Prepare(m *engine.Model, b *prompt.Builder, train, valid []lab.Example, max
 		return nil, err
 	}
 	if len(p.Train) == 0 {
-		return nil, fmt.Errorf("no training examples left after preparation (%d dropped): check data.train and tune.max_tokens", len(p.Dropped))
+		first := ""
+		if len(p.Dropped) > 0 {
+			d := p.Dropped[0]
+			first = fmt.Sprintf("; the first, %s, was dropped for %s", d.ID, d.Reason)
+		}
+		return nil, fmt.Errorf("no training examples left after preparation (%d dropped%s): check data.train and tune.max_tokens", len(p.Dropped), first)
 	}
 	p.Hash = hex.EncodeToString(h.Sum(nil))
 	return p, nil

@@ -189,15 +189,23 @@ func TestServe(t *testing.T) {
 		t.Errorf("/metrics does not count the two chat calls")
 	}
 
-	for path, want := range map[string]string{"/": "<!doctype html", "/runs/some/deep/link": "<!doctype html", "/api/lab": `"ticket-routing"`} {
-		resp, err := http.Get("http://" + adm + path)
+	for _, tc := range []struct {
+		path, want string
+		status     int
+	}{
+		{"/", "<!doctype html", 200},
+		{"/runs/some/deep/link", "<!doctype html", 200},
+		{"/api/lab", `"ticket-routing"`, 200},
+		{"/api/nope", "no API route", 404},
+	} {
+		resp, err := http.Get("http://" + adm + tc.path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.Contains(strings.ToLower(string(b)), strings.ToLower(want)) {
-			t.Errorf("admin GET %s: %d, want %q in %.200s", path, resp.StatusCode, want, b)
+		if resp.StatusCode != tc.status || !strings.Contains(strings.ToLower(string(b)), strings.ToLower(tc.want)) {
+			t.Errorf("admin GET %s: %d, want %d with %q in %.200s", tc.path, resp.StatusCode, tc.status, tc.want, b)
 		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {

@@ -13,6 +13,10 @@ func uiHandler(files fs.FS) http.Handler {
 	static := http.FileServerFS(files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
+		if strings.HasPrefix(p, "api/") {
+			writeError(w, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Message: "no API route " + r.URL.Path})
+			return
+		}
 		if p == "" {
 			p = "index.html"
 		}

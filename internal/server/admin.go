@@ -2,7 +2,6 @@ package server
 
 import (
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -215,9 +214,7 @@ func (s *Server) handlePublicFeedback(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) adminFeedback(w http.ResponseWriter, r *http.Request) {
 	var f feedbackRequest
-	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
-	if err := json.NewDecoder(r.Body).Decode(&f); err != nil {
-		writeError(w, errBadRequest("Request body is not valid JSON: %v", err))
+	if !s.decodeBody(w, r, &f) {
 		return
 	}
 	f.TraceID = r.PathValue("id")

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -78,10 +77,21 @@ func (s *Server) routeLab(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/ladder/report", s.apiLadderReport)
 }
 
+// errNoLab answers the lab's routes on a server started without one.
+var errNoLab = &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Message: "this server was started without a lab"}
+
+// lab returns the server's lab, or writes errNoLab and returns nil.
+func (s *Server) lab(w http.ResponseWriter) *LabAPI {
+	if s.opts.Lab == nil || s.opts.Lab.ConfigPath == "" {
+		writeError(w, errNoLab)
+		return nil
+	}
+	return s.opts.Lab
+}
+
 // labOr writes the error and returns nil when the lab cannot be opened.
 func (s *Server) labOr(w http.ResponseWriter, r *http.Request) *workspace.Workspace {
-	if s.opts.Lab == nil {
-		writeError(w, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Message: "this server was started without a lab"})
+	if s.lab(w) == nil {
 		return nil
 	}
 	ws, err := s.opts.Lab.workspace(r.Context())
@@ -249,9 +259,7 @@ func (s *Server) apiPlayground(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req playgroundRequest
-	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, errBadRequest("Request body is not valid JSON: %v", err))
+	if !s.decodeBody(w, r, &req) {
 		return
 	}
 	cands, err := resolveRefs(ws, req.Candidates)
@@ -375,16 +383,13 @@ func playgroundCases(ws *workspace.Workspace, req playgroundRequest) ([]lab.Exam
 }
 
 func (s *Server) apiSavePrompt(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Lab == nil || s.opts.Lab.ConfigPath == "" {
-		writeError(w, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Message: "this server was started without a lab"})
+	if s.lab(w) == nil {
 		return
 	}
 	var req struct {
 		Variant lab.Variant `json:"variant"`
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, errBadRequest("Request body is not valid JSON: %v", err))
+	if !s.decodeBody(w, r, &req) {
 		return
 	}
 	req.Variant.Name = strings.TrimSpace(req.Variant.Name)
@@ -412,9 +417,7 @@ func (s *Server) apiRender(w http.ResponseWriter, r *http.Request) {
 		Candidate string `json:"candidate"`
 		CaseID    string `json:"case_id"`
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, errBadRequest("Request body is not valid JSON: %v", err))
+	if !s.decodeBody(w, r, &req) {
 		return
 	}
 	cands, err := resolveRefs(ws, []candidateRef{{ID: req.Candidate}})

@@ -97,9 +97,8 @@ func (p *evalProgress) Done(lab.CallResult) {
 func (p *evalProgress) Finish() {}
 
 func (s *Server) apiStartLadder(w http.ResponseWriter, r *http.Request) {
-	a := s.opts.Lab
-	if a == nil || a.ConfigPath == "" {
-		writeError(w, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Message: "this server was started without a lab"})
+	a := s.lab(w)
+	if a == nil {
 		return
 	}
 	l := &a.ladder
@@ -162,9 +161,8 @@ func readJSONFile(path string) (json.RawMessage, error) {
 }
 
 func (s *Server) apiLadder(w http.ResponseWriter, r *http.Request) {
-	a := s.opts.Lab
-	if a == nil || a.ConfigPath == "" {
-		writeError(w, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Message: "this server was started without a lab"})
+	a := s.lab(w)
+	if a == nil {
 		return
 	}
 	l := &a.ladder
@@ -209,9 +207,8 @@ func tuningLoss(a *LabAPI, verdict json.RawMessage) map[string][]finetune.Point 
 }
 
 func (s *Server) apiLadderEvents(w http.ResponseWriter, r *http.Request) {
-	a := s.opts.Lab
+	a := s.lab(w)
 	if a == nil {
-		writeError(w, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Message: "this server was started without a lab"})
 		return
 	}
 	flusher, ok := w.(http.Flusher)
@@ -264,9 +261,8 @@ func (s *Server) apiLadderEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiLadderReport(w http.ResponseWriter, r *http.Request) {
-	a := s.opts.Lab
-	if a == nil || a.ConfigPath == "" {
-		writeError(w, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Message: "this server was started without a lab"})
+	a := s.lab(w)
+	if a == nil {
 		return
 	}
 	path := filepath.Join(ladderDir(a), "report.html")

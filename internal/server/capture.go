@@ -126,9 +126,7 @@ func (s *Server) apiCapture(w http.ResponseWriter, r *http.Request) {
 		Deployment string `json:"deployment"`
 		Since      string `json:"since"`
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, errBadRequest("Request body is not valid JSON: %v", err))
+	if !s.decodeBody(w, r, &req) {
 		return
 	}
 	if req.Deployment == "" {

@@ -70,19 +70,24 @@ func (s *Server) gate(w http.ResponseWriter, r *http.Request, into any) (lab.API
 			Message: fmt.Sprintf("Rate limit reached for key %s: %d requests per minute", key.ID, key.RPM)})
 		return key, false
 	}
+	return key, s.decodeBody(w, r, into)
+}
+
+// decodeBody reads a JSON body of at most MaxBytes into into; on failure
+// it writes the error (413 for a body over the limit) and returns false.
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, into any) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(into); err != nil {
+	if err := json.NewDecoder(r.Body).Decode(into); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeError(w, &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error",
 				Message: fmt.Sprintf("Request body is larger than the gateway's limit of %d bytes", s.opts.MaxBody)})
-			return key, false
+			return false
 		}
 		writeError(w, errBadRequest("Request body is not valid JSON: %v", err))
-		return key, false
+		return false
 	}
-	return key, true
+	return true
 }
 
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {

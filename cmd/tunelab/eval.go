@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tunelab/tunelab/internal/eval"
+	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/queue"
 	"github.com/tunelab/tunelab/internal/report"
 	"github.com/tunelab/tunelab/internal/workspace"
 )
@@ -18,6 +21,9 @@ func newEvalCmd() *cobra.Command {
 		models                     []string
 		limit                      int
 		noCache, skipBad, quiet    bool
+		useQueue                   bool
+		localWorkers               int
+		rescueAfter                time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "eval",
@@ -62,7 +68,13 @@ what is missing. Identical requests are answered from the response cache.`,
 				Progress: newProgress(stderr, quiet, "eval"),
 			}
 			fmt.Fprintf(stderr, "run %s: %d candidates x %d cases x %d repeat(s)\n", run.ID, len(cands), len(w.Test), w.Config.Repeats)
-			outcome, runErr := runner.Run(ctx, run, targets, w.Test)
+			var outcome eval.Outcome
+			var runErr error
+			if useQueue {
+				outcome, runErr = distribute(ctx, w, runner, run, targets, localWorkers, rescueAfter)
+			} else {
+				outcome, runErr = runner.Run(ctx, run, targets, w.Test)
+			}
 			var mf *eval.ModelFailedError
 			if errors.As(runErr, &mf) {
 				return mf
@@ -97,8 +109,12 @@ what is missing. Identical requests are answered from the response cache.`,
 				}
 				fmt.Fprintf(stderr, "wrote %s\n", htmlOut)
 			}
+			if outcome.Canceled && useQueue {
+				fmt.Fprintf(stderr, "interrupted: %d results are saved; the rest stay queued for the workers: run the same command again to follow the run\n", outcome.Total-sum.Missing)
+				return errInterrupted
+			}
 			if outcome.Canceled {
-				fmt.Fprintf(os.Stderr, "interrupted: %d results are saved; run the same command again to finish\n", outcome.Total-sum.Missing)
+				fmt.Fprintf(stderr, "interrupted: %d results are saved; run the same command again to finish\n", outcome.Total-sum.Missing)
 				return errInterrupted
 			}
 			return nil
@@ -113,5 +129,36 @@ what is missing. Identical requests are answered from the response cache.`,
 	f.BoolVar(&skipBad, "skip-bad", false, "skip malformed dataset rows instead of stopping at the first")
 	f.BoolVar(&quiet, "quiet", false, "no progress bar")
 	f.StringVar(&storeDSN, "store", "", "store to use instead of the config's (a SQLite path or postgres:// URL)")
+	f.BoolVar(&useQueue, "queue", false, "put the calls in the PostgreSQL store's queue for 'tunelab worker' processes on any machine, and follow them")
+	f.IntVar(&localWorkers, "local-workers", -1, "with --queue: calls this process runs itself while it follows (default: the config's concurrency; 0 leaves all to workers)")
+	f.DurationVar(&rescueAfter, "rescue-after", 10*time.Minute, "with --queue: hand a call taken by a worker that has not finished it after this long to another worker")
 	return cmd
+}
+
+// distribute runs a run through the queue: it enqueues the calls, works
+// some of them here when localWorkers allows, and follows the rest.
+func distribute(ctx context.Context, w *workspace.Workspace, runner *eval.Runner, run lab.RunInfo, targets []eval.Target, localWorkers int, rescueAfter time.Duration) (eval.Outcome, error) {
+	if err := needQueue(w); err != nil {
+		return eval.Outcome{}, err
+	}
+	if localWorkers < 0 {
+		localWorkers = w.Config.Concurrency
+	}
+	opts := queue.Options{Concurrency: localWorkers, RescueAfter: rescueAfter}
+	if localWorkers > 0 {
+		opts.Exec = &eval.Executor{Runner: &eval.Runner{Store: runner.Store, Scorers: runner.Scorers, Primary: runner.Primary, NoCache: runner.NoCache}, Prepare: w.PrepareRun}
+	}
+	q, err := queue.Open(ctx, w.DSN, opts)
+	if err != nil {
+		return eval.Outcome{}, err
+	}
+	defer q.Close()
+	if err := q.Start(context.WithoutCancel(ctx)); err != nil {
+		return eval.Outcome{}, err
+	}
+	out, runErr := runner.Distribute(ctx, run, targets, w.Test, q, 0)
+	if err := q.Stop(30 * time.Second); err != nil && runErr == nil {
+		runErr = err
+	}
+	return out, runErr
 }

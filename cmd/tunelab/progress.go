@@ -24,6 +24,7 @@ type progress struct {
 	start time.Time
 	done  int
 	errs  int
+	prior int // calls done before this start
 }
 
 func newProgress(w io.Writer, quiet bool, label string) *progress {
@@ -45,6 +46,7 @@ func (p *progress) Start(total, already int) {
 		return
 	}
 	p.start = time.Now()
+	p.prior = already
 	if p.tty {
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(p.w),
@@ -71,6 +73,20 @@ func (p *progress) Done(r lab.CallResult) {
 	}
 	if p.bar != nil {
 		_ = p.bar.Add(1)
+	}
+}
+
+// Set is told how many calls are finished, for a run whose calls other
+// processes make.
+func (p *progress) Set(done int) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done = done
+	if p.bar != nil {
+		_ = p.bar.Set(p.prior + done)
 	}
 }
 

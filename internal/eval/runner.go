@@ -99,63 +99,22 @@ type job struct {
 // where it stopped. A canceled context stops new calls, abandons calls in
 // flight (they are redone next time) and returns with Outcome.Canceled.
 func (r *Runner) Run(ctx context.Context, run lab.RunInfo, targets []Target, cases []lab.Example) (Outcome, error) {
-	now := r.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := r.now()
 	conc := r.Concurrency
 	if conc < 1 {
 		conc = 1
 	}
 	repeats := max(run.Repeats, 1)
-
-	if prev, err := r.Store.Run(ctx, run.ID); err == nil {
-		run.CreatedAt = prev.CreatedAt
-	} else if !errors.Is(err, lab.ErrNotFound) {
-		return Outcome{}, fmt.Errorf("load run %s: %w", run.ID, err)
-	}
-	if run.CreatedAt.IsZero() {
-		run.CreatedAt = now()
-	}
-	run.Status, run.UpdatedAt = lab.RunRunning, now()
-	if err := r.Store.SaveRun(ctx, run); err != nil {
-		return Outcome{}, fmt.Errorf("save run %s: %w", run.ID, err)
-	}
-
-	existing, err := r.Store.Results(ctx, run.ID)
+	run, jobs, out, err := r.prepare(ctx, run, targets, cases, now)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("load results of run %s: %w", run.ID, err)
+		return out, err
 	}
-	done := make(map[lab.CallKey]bool, len(existing))
-	for _, res := range existing {
-		// Errors are retried on resume: most were transient.
-		if res.Error == "" {
-			done[res.Key()] = true
-		}
-	}
-
-	var jobs []job
-	for i := range targets {
-		for _, ex := range cases {
-			for rep := 0; rep < repeats; rep++ {
-				key := lab.CallKey{Candidate: targets[i].Candidate.ID, Case: ex.ID, Repeat: rep}
-				if !done[key] {
-					jobs = append(jobs, job{target: &targets[i], ex: ex, repeat: rep})
-				}
-			}
-		}
-	}
-	out := Outcome{Total: len(targets) * len(cases) * repeats}
-	out.Resumed = out.Total - len(jobs)
 	if r.Progress != nil {
 		r.Progress.Start(out.Total, out.Resumed)
 		defer r.Progress.Finish()
 	}
 
-	failFast := r.FailFast
-	if failFast <= 0 {
-		failFast = 3
-	}
+	failFast := r.failFast()
 	var (
 		mu       sync.Mutex
 		saveErr  error
@@ -234,6 +193,65 @@ feed:
 		return out, fmt.Errorf("save run %s: %w", run.ID, err)
 	}
 	return out, nil
+}
+
+func (r *Runner) now() func() time.Time {
+	if r.Now != nil {
+		return r.Now
+	}
+	return time.Now
+}
+
+func (r *Runner) failFast() int {
+	if r.FailFast > 0 {
+		return r.FailFast
+	}
+	return 3
+}
+
+// prepare marks run as running in the store and lists the calls it still
+// needs: those without a successful result.
+func (r *Runner) prepare(ctx context.Context, run lab.RunInfo, targets []Target, cases []lab.Example, now func() time.Time) (lab.RunInfo, []job, Outcome, error) {
+	repeats := max(run.Repeats, 1)
+	if prev, err := r.Store.Run(ctx, run.ID); err == nil {
+		run.CreatedAt = prev.CreatedAt
+	} else if !errors.Is(err, lab.ErrNotFound) {
+		return run, nil, Outcome{}, fmt.Errorf("load run %s: %w", run.ID, err)
+	}
+	if run.CreatedAt.IsZero() {
+		run.CreatedAt = now()
+	}
+	run.Status, run.UpdatedAt = lab.RunRunning, now()
+	if err := r.Store.SaveRun(ctx, run); err != nil {
+		return run, nil, Outcome{}, fmt.Errorf("save run %s: %w", run.ID, err)
+	}
+
+	existing, err := r.Store.Results(ctx, run.ID)
+	if err != nil {
+		return run, nil, Outcome{}, fmt.Errorf("load results of run %s: %w", run.ID, err)
+	}
+	done := make(map[lab.CallKey]bool, len(existing))
+	for _, res := range existing {
+		// Errors are retried on resume: most were transient.
+		if res.Error == "" {
+			done[res.Key()] = true
+		}
+	}
+
+	var jobs []job
+	for i := range targets {
+		for _, ex := range cases {
+			for rep := 0; rep < repeats; rep++ {
+				key := lab.CallKey{Candidate: targets[i].Candidate.ID, Case: ex.ID, Repeat: rep}
+				if !done[key] {
+					jobs = append(jobs, job{target: &targets[i], ex: ex, repeat: rep})
+				}
+			}
+		}
+	}
+	out := Outcome{Total: len(targets) * len(cases) * repeats}
+	out.Resumed = out.Total - len(jobs)
+	return run, jobs, out, nil
 }
 
 // call runs one job. ok is false when the context was canceled before an

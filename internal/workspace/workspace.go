@@ -57,8 +57,11 @@ type Workspace struct {
 	// Warnings are problems worth saying that do not stop a run.
 	Warnings []string
 	Store    lab.Store
-	Prices   *cost.Table
-	opts     Options
+	// DSN is the store's DSN as opened (a lab-relative SQLite path made
+	// absolute); empty when Options.Store was given.
+	DSN    string
+	Prices *cost.Table
+	opts   Options
 
 	kmu       sync.Mutex
 	knowledge *Knowledge
@@ -109,6 +112,7 @@ func Open(ctx context.Context, path string, opts Options) (*Workspace, error) {
 		w.Store = opts.Store
 		return w, nil
 	}
+	w.DSN = dsn
 	w.Store, err = store.Open(ctx, dsn)
 	if err != nil {
 		w.closeKnowledge()

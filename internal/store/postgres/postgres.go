@@ -54,15 +54,16 @@ var _ lab.Store = (*Store)(nil)
 // It refuses a database whose schema is newer than this binary knows (see
 // migrate.ErrSchemaTooNew).
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	dsn, schema, err := splitSchema(dsn)
+	dsn, schema, err := SplitSchema(dsn)
 	if err != nil {
 		return nil, err
 	}
 	return OpenSchema(ctx, dsn, schema)
 }
 
-// splitSchema takes the schema parameter out of a URL DSN.
-func splitSchema(dsn string) (string, string, error) {
+// SplitSchema takes the schema parameter out of a URL DSN and returns the
+// DSN without it and the schema (DefaultSchema when the DSN names none).
+func SplitSchema(dsn string) (string, string, error) {
 	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
 		return dsn, DefaultSchema, nil
 	}

@@ -102,16 +102,16 @@ func TestSchemaFromDSN(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dsn, schema, err := splitSchema(tc.dsn)
+			dsn, schema, err := SplitSchema(tc.dsn)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if dsn != tc.wantDSN || schema != tc.wantSchema {
-				t.Fatalf("splitSchema(%q) = %q, %q; want %q, %q", tc.dsn, dsn, schema, tc.wantDSN, tc.wantSchema)
+				t.Fatalf("SplitSchema(%q) = %q, %q; want %q, %q", tc.dsn, dsn, schema, tc.wantDSN, tc.wantSchema)
 			}
 		})
 	}
-	if _, _, err := splitSchema("postgres://u:secret@h:notaport/db"); err == nil || strings.Contains(err.Error(), "secret") {
+	if _, _, err := SplitSchema("postgres://u:secret@h:notaport/db"); err == nil || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("bad URL: error %v; want one that does not repeat the password", err)
 	}
 }

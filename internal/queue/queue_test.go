@@ -96,7 +96,7 @@ type fixture struct {
 	run     lab.RunInfo
 }
 
-func newFixture(t *testing.T, cases int, variants ...string) *fixture {
+func newFixture(t testing.TB, cases int, variants ...string) *fixture {
 	t.Helper()
 	f := &fixture{dsn: testDSN(t), model: &lastWord{}}
 	st, err := postgres.Open(context.Background(), f.dsn)
@@ -141,7 +141,7 @@ func (f *fixture) prepare(context.Context, lab.RunInfo) (*eval.Prepared, error) 
 }
 
 // worker opens a queue that works calls, as `tunelab worker` does.
-func (f *fixture) worker(t *testing.T, conc int, prepare func(context.Context, lab.RunInfo) (*eval.Prepared, error), done func(lab.CallResult, error)) *Queue {
+func (f *fixture) worker(t testing.TB, conc int, prepare func(context.Context, lab.RunInfo) (*eval.Prepared, error), done func(lab.CallResult, error)) *Queue {
 	t.Helper()
 	q, err := Open(context.Background(), f.dsn, Options{Exec: &eval.Executor{Runner: f.runner(), Prepare: prepare}, Concurrency: conc, Done: done})
 	if err != nil {
@@ -159,7 +159,7 @@ func (f *fixture) worker(t *testing.T, conc int, prepare func(context.Context, l
 	return q
 }
 
-func (f *fixture) coordinator(t *testing.T) *Queue {
+func (f *fixture) coordinator(t testing.TB) *Queue {
 	t.Helper()
 	q, err := Open(context.Background(), f.dsn, Options{})
 	if err != nil {

@@ -54,6 +54,6 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringP("config", "c", "tunelab.yaml", "the lab's config file or directory")
 	root.AddCommand(newInitCmd(), newEvalCmd(), newDataCmd(), newOptimizeCmd(), newIndexCmd(), newRetrieveCmd(), newModelCmd(), newVersionCmd(), newCostCmd(), newTuneCmd(), newLadderCmd(),
-		newDeployCmd(), newServeCmd(), newUICmd(), newKeysCmd(), newTracesCmd(), newMonitorCmd(), newWorkerCmd())
+		newDeployCmd(), newServeCmd(), newUICmd(), newKeysCmd(), newTracesCmd(), newMonitorCmd(), newWorkerCmd(), newExportCmd(), newImportCmd())
 	return root
 }

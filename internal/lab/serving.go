@@ -141,6 +141,9 @@ type ServingStore interface {
 	Deployment(ctx context.Context, name string) (Deployment, error)
 	// Deployments lists the newest version of every deployment, by name.
 	Deployments(ctx context.Context) ([]Deployment, error)
+	// DeploymentHistory lists every version of name, oldest first (none
+	// when there is no such deployment).
+	DeploymentHistory(ctx context.Context, name string) ([]Deployment, error)
 	// DeleteDeployment removes every version of name (its traces stay).
 	DeleteDeployment(ctx context.Context, name string) error
 

@@ -94,13 +94,7 @@ func Open(ctx context.Context, path string, opts Options) (*Workspace, error) {
 	for name, p := range cfg.Prices {
 		w.Prices.Set(name, cost.Price{InputPerM: p.Input, OutputPerM: p.Output})
 	}
-	dsn := cfg.Store
-	if opts.StoreDSN != "" {
-		dsn = opts.StoreDSN
-	}
-	if !strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite:") && !filepath.IsAbs(dsn) {
-		dsn = filepath.Join(cfg.Dir, dsn)
-	}
+	dsn := StoreDSN(cfg, opts.StoreDSN)
 	// Retrieval candidates are identified by the knowledge they search, so
 	// the index is synced before any candidate is made.
 	if usesRetrieval(cfg) {
@@ -119,6 +113,19 @@ func Open(ctx context.Context, path string, opts Options) (*Workspace, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return w, nil
+}
+
+// StoreDSN is the store a lab uses: override when given, else the config's,
+// with a relative SQLite path taken from the lab's directory.
+func StoreDSN(cfg *config.Config, override string) string {
+	dsn := cfg.Store
+	if override != "" {
+		dsn = override
+	}
+	if !strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite:") && !filepath.IsAbs(dsn) {
+		dsn = filepath.Join(cfg.Dir, dsn)
+	}
+	return dsn
 }
 
 // Close releases the store and the knowledge index.

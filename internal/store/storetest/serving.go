@@ -76,6 +76,16 @@ func testDeploymentVersions(t *testing.T, h *harness) {
 	if !reflect.DeepEqual(names, []string{"billing@1", "triage@3"}) {
 		t.Errorf("Deployments = %v, want [billing@1 triage@3]", names)
 	}
+	hist, err := s.DeploymentHistory(ctx, "triage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 3 || hist[0].Version != 1 || hist[2].Version != 3 {
+		t.Errorf("DeploymentHistory(triage) = %d versions; want 1, 2, 3 in order", len(hist))
+	}
+	if none, err := s.DeploymentHistory(ctx, "missing"); err != nil || len(none) != 0 {
+		t.Errorf("DeploymentHistory(missing) = %d versions, %v; want none", len(none), err)
+	}
 	if _, err := s.SaveDeployment(ctx, lab.Deployment{Name: " "}); err == nil {
 		t.Error("SaveDeployment with a blank name succeeded")
 	}

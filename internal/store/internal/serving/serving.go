@@ -91,6 +91,16 @@ func (o *Ops) Deployments(ctx context.Context) ([]lab.Deployment, error) {
 	return out, nil
 }
 
+// DeploymentHistory lists every version of name, oldest first.
+func (o *Ops) DeploymentHistory(ctx context.Context, name string) ([]lab.Deployment, error) {
+	var out []lab.Deployment
+	err := o.DB.Query(ctx, `SELECT body FROM deployments WHERE name = ? ORDER BY version`, collect(&out), name)
+	if err != nil {
+		return nil, fmt.Errorf("read versions of deployment %s from %s: %w", name, o.Where, err)
+	}
+	return out, nil
+}
+
 // DeleteDeployment removes every version of name.
 func (o *Ops) DeleteDeployment(ctx context.Context, name string) error {
 	n, err := o.DB.Exec(ctx, `DELETE FROM deployments WHERE name = ?`, name)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -156,6 +157,16 @@ var errorMentions = map[fault][]string{
 	faultBadJSON: {"error parsing response json"},
 }
 
+// errorKinds is the ErrorKind each fault must be sorted into when it ends
+// a call.
+var errorKinds = map[fault]string{
+	fault429Wait: ErrRateLimited,
+	fault429:     ErrRateLimited,
+	fault500:     ErrServer,
+	faultHang:    ErrTimeout,
+	faultBadJSON: ErrMalformed,
+}
+
 func mentions(msg string, phrases []string) bool {
 	for _, p := range phrases {
 		if strings.Contains(msg, p) {
@@ -277,6 +288,7 @@ func TestRunWithFaultyProvider(t *testing.T) {
 			lost := 0
 			samples := map[fault]string{}
 			wantFailed, wantAttempts := 0, 0
+			wantKinds := map[string]int{}
 			for _, ex := range exs {
 				res, ok := got[ex.ID]
 				if !ok {
@@ -307,6 +319,10 @@ func TestRunWithFaultyProvider(t *testing.T) {
 				} else if !mentions(res.Error, errorMentions[last]) {
 					t.Errorf("%s: the error for %s does not say %q: %s", ex.ID, faultNames[last], errorMentions[last], res.Error)
 				}
+				if res.ErrorKind != errorKinds[last] {
+					t.Errorf("%s: %s was sorted as %q; want %q (%s)", ex.ID, faultNames[last], res.ErrorKind, errorKinds[last], res.Error)
+				}
+				wantKinds[errorKinds[last]]++
 				if tc.retried[last] && !strings.Contains(res.Error, fmt.Sprintf("gave up after %d attempts", maxAttempts)) {
 					t.Errorf("%s: a retryable failure that used every attempt does not say so: %s", ex.ID, res.Error)
 				}
@@ -320,6 +336,10 @@ func TestRunWithFaultyProvider(t *testing.T) {
 			sum := Summarize(run, results)
 			if len(sum.Candidates) != 1 || sum.Candidates[0].Errors != wantFailed || sum.Missing != 0 {
 				t.Errorf("the summary does not count the %d failures: %+v", wantFailed, sum.Candidates)
+			} else if got := sum.Candidates[0].ErrorKinds; !reflect.DeepEqual(got, wantKinds) {
+				t.Errorf("the summary counts failures by kind as %v; want %v", got, wantKinds)
+			} else if got := sum.Candidates[0].Retries; got != wantAttempts-cases {
+				t.Errorf("the summary counts %d retries; want %d", got, wantAttempts-cases)
 			}
 
 			srv.mu.Lock()

@@ -268,7 +268,7 @@ func (r *Runner) call(ctx context.Context, run lab.RunInfo, j job, repeats int, 
 			if ctx.Err() != nil {
 				return res, false, false
 			}
-			res.Error = err.Error()
+			res.Error, res.ErrorKind = err.Error(), ErrorKind(err)
 			res.CreatedAt = now()
 			return res, false, true
 		}
@@ -279,13 +279,13 @@ func (r *Runner) call(ctx context.Context, run lab.RunInfo, j job, repeats int, 
 	}
 	msgs, err := t.Builder.MessagesWith(j.ex, passages)
 	if err != nil {
-		res.Error = err.Error()
+		res.Error, res.ErrorKind = err.Error(), ErrorKind(err)
 		res.CreatedAt = now()
 		return res, false, true
 	}
 	req, err := buildRequest(c, t.Builder.Variant(), msgs)
 	if err != nil {
-		res.Error = err.Error()
+		res.Error, res.ErrorKind = err.Error(), ErrorKind(err)
 		res.CreatedAt = now()
 		return res, false, true
 	}
@@ -322,7 +322,7 @@ func (r *Runner) call(ctx context.Context, run lab.RunInfo, j job, repeats int, 
 			if ctx.Err() != nil {
 				return res, false, false
 			}
-			res.Error = err.Error()
+			res.Error, res.ErrorKind = err.Error(), ErrorKind(err)
 			res.LatencyMS = ms(time.Since(start))
 			res.CreatedAt = now()
 			return res, false, true
@@ -340,7 +340,7 @@ func (r *Runner) call(ctx context.Context, run lab.RunInfo, j job, repeats int, 
 		}
 		if !r.NoCache {
 			if err := r.Store.CachePut(ctx, key, resp); err != nil && ctx.Err() == nil {
-				res.Error = fmt.Sprintf("cache write: %v", err)
+				res.Error, res.ErrorKind = fmt.Sprintf("cache write: %v", err), ErrOther
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"cmp"
 	"math"
 	"sort"
 
@@ -51,7 +52,11 @@ type CandidateSummary struct {
 	Consistency *float64           `json:"consistency,omitempty"`
 	ErrorRate   float64            `json:"error_rate"`
 	Errors      int                `json:"errors"`
-	VsBest      *Comparison        `json:"vs_best,omitempty"`
+	// ErrorKinds counts the failed calls by cause (see ErrorKind).
+	ErrorKinds map[string]int `json:"error_kinds,omitempty"`
+	// Retries counts the attempts made beyond each call's first.
+	Retries int         `json:"retries"`
+	VsBest  *Comparison `json:"vs_best,omitempty"`
 	// Retrieval is set for candidates that retrieve knowledge.
 	Retrieval *RetrievalSummary `json:"retrieval,omitempty"`
 }
@@ -126,8 +131,13 @@ func summarizeCandidate(c lab.Candidate, rs []lab.CallResult) (CandidateSummary,
 	firstPass := map[string]bool{}
 	passes := 0
 	for _, r := range rs {
+		cs.Retries += max(r.Attempts-1, 0)
 		if r.Error != "" {
 			cs.Errors++
+			if cs.ErrorKinds == nil {
+				cs.ErrorKinds = map[string]int{}
+			}
+			cs.ErrorKinds[cmp.Or(r.ErrorKind, ErrOther)]++
 		} else {
 			lat = append(lat, r.LatencyMS)
 			tin = append(tin, float64(r.TokensIn))

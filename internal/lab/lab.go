@@ -180,7 +180,10 @@ type CallResult struct {
 	Cost        float64          `json:"cost"`
 	Cached      bool             `json:"cached,omitempty"`
 	Error       string           `json:"error,omitempty"`
-	Attempts    int              `json:"attempts,omitempty"`
+	// ErrorKind sorts a failed call (see eval.ErrorKind) so failures can
+	// be counted by cause.
+	ErrorKind string `json:"error_kind,omitempty"`
+	Attempts  int    `json:"attempts,omitempty"`
 	// Retrieved lists the ids of the knowledge chunks put into the prompt,
 	// best first (retrieval candidates only).
 	Retrieved []string  `json:"retrieved,omitempty"`

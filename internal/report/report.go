@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -74,10 +75,38 @@ func Table(w io.Writer, s eval.Summary) error {
 		fmt.Fprintf(w, "retrieval %s (%s, k=%d): %s; groundedness %s, hallucination rate %s over %d answers\n",
 			c.ID, r.Mode, r.K, search, pct(r.Groundedness), pct(r.HallucinationRate), r.Judged)
 	}
+	for _, c := range s.Candidates {
+		if c.Errors == 0 && c.Retries == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "errors %s: %d of %d calls failed%s; %d retries\n", c.ID, c.Errors, c.Calls, errorKinds(c.ErrorKinds), c.Retries)
+	}
 	if !s.Complete {
 		fmt.Fprintf(w, "Incomplete: %d calls missing; run the same command again to finish them.\n", s.Missing)
 	}
 	return nil
+}
+
+// errorKinds says what failed calls failed of, most common first.
+func errorKinds(kinds map[string]int) string {
+	if len(kinds) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if kinds[names[i]] != kinds[names[j]] {
+			return kinds[names[i]] > kinds[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s %d", strings.ReplaceAll(k, "_", " "), kinds[k])
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // WriteJSON writes the document atomically.

@@ -35,6 +35,13 @@ func sampleDoc() Document {
 				LatencyMS: float64(100 * (i + 1)), TokensIn: 50, TokensOut: 2, Cost: 0.0001, CreatedAt: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)})
 		}
 	}
+	// One call failed after retries: the table must say so and why.
+	for i, r := range results {
+		if r.CandidateID == "m/zero-shot" && r.CaseID == "c3" {
+			results[i].Answer, results[i].Output = "", ""
+			results[i].Error, results[i].ErrorKind, results[i].Attempts = "openai: HTTP 429: slow down (gave up after 3 attempts)", eval.ErrRateLimited, 3
+		}
+	}
 	run := lab.RunInfo{ID: "r1", Lab: "routing", Dataset: "abc", Candidates: cands, Cases: 3, Repeats: 1, PrimaryScorer: "label"}
 	return Document{Task: lab.Task{Name: "routing", Description: "Route it.", Output: "label"}, Summary: eval.Summarize(run, results), Cases: cases, Results: results}
 }

@@ -30,14 +30,14 @@ const (
 		created_at, updated_at, primary_scorer, scorers, config_checksum`
 
 	upsertResult = `INSERT INTO results (run_id, candidate_id, case_id, repeat, output, answer,
-		scores, pass, latency_ms, tokens_in, tokens_out, cost, cached, error, attempts, created_at, retrieved)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+		scores, pass, latency_ms, tokens_in, tokens_out, cost, cached, error, attempts, created_at, retrieved, error_kind)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 	ON CONFLICT (run_id, candidate_id, case_id, repeat) DO UPDATE SET
 		output = excluded.output, answer = excluded.answer, scores = excluded.scores,
 		pass = excluded.pass, latency_ms = excluded.latency_ms, tokens_in = excluded.tokens_in,
 		tokens_out = excluded.tokens_out, cost = excluded.cost, cached = excluded.cached,
 		error = excluded.error, attempts = excluded.attempts, created_at = excluded.created_at,
-		retrieved = excluded.retrieved`
+		retrieved = excluded.retrieved, error_kind = excluded.error_kind`
 
 	upsertCache = `INSERT INTO cache (key, response, created_at) VALUES ($1, $2, $3)
 	ON CONFLICT (key) DO UPDATE SET response = excluded.response, created_at = excluded.created_at`
@@ -132,7 +132,7 @@ func (s *Store) SaveResult(ctx context.Context, r lab.CallResult) error {
 	}
 	_, err = s.pool.Exec(ctx, upsertResult, r.RunID, r.CandidateID, r.CaseID, r.Repeat, r.Output, r.Answer,
 		scores, r.Pass, r.LatencyMS, r.TokensIn, r.TokensOut, r.Cost, r.Cached, r.Error, r.Attempts, r.CreatedAt,
-		retrievedJSON(r.Retrieved))
+		retrievedJSON(r.Retrieved), r.ErrorKind)
 	switch {
 	case err == nil:
 		return nil
@@ -149,7 +149,7 @@ func (s *Store) SaveResult(ctx context.Context, r lab.CallResult) error {
 // results, or no such run, gives an empty slice.
 func (s *Store) Results(ctx context.Context, runID string) ([]lab.CallResult, error) {
 	rows, err := s.pool.Query(ctx, `SELECT candidate_id, case_id, repeat, output, answer, scores,
-		pass, latency_ms, tokens_in, tokens_out, cost, cached, error, attempts, created_at, retrieved
+		pass, latency_ms, tokens_in, tokens_out, cost, cached, error, attempts, created_at, retrieved, error_kind
 		FROM results WHERE run_id = $1 ORDER BY candidate_id, case_id, repeat`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("read results of run %s from %s: %w", runID, s.where, err)
@@ -161,7 +161,7 @@ func (s *Store) Results(ctx context.Context, runID string) ([]lab.CallResult, er
 		var scores, retrieved *string
 		if err := rows.Scan(&r.CandidateID, &r.CaseID, &r.Repeat, &r.Output, &r.Answer, &scores,
 			&r.Pass, &r.LatencyMS, &r.TokensIn, &r.TokensOut, &r.Cost, &r.Cached, &r.Error,
-			&r.Attempts, &r.CreatedAt, &retrieved); err != nil {
+			&r.Attempts, &r.CreatedAt, &retrieved, &r.ErrorKind); err != nil {
 			return nil, fmt.Errorf("read results of run %s from %s: %w", runID, s.where, err)
 		}
 		if retrieved != nil {

@@ -29,14 +29,14 @@ const (
 		created_at, updated_at, primary_scorer, scorers, config_checksum`
 
 	upsertResult = `INSERT INTO results (run_id, candidate_id, case_id, repeat, output, answer,
-		scores, pass, latency_ms, tokens_in, tokens_out, cost, cached, error, attempts, created_at, retrieved)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		scores, pass, latency_ms, tokens_in, tokens_out, cost, cached, error, attempts, created_at, retrieved, error_kind)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (run_id, candidate_id, case_id, repeat) DO UPDATE SET
 		output = excluded.output, answer = excluded.answer, scores = excluded.scores,
 		pass = excluded.pass, latency_ms = excluded.latency_ms, tokens_in = excluded.tokens_in,
 		tokens_out = excluded.tokens_out, cost = excluded.cost, cached = excluded.cached,
 		error = excluded.error, attempts = excluded.attempts, created_at = excluded.created_at,
-		retrieved = excluded.retrieved`
+		retrieved = excluded.retrieved, error_kind = excluded.error_kind`
 
 	upsertCache = `INSERT INTO cache (key, response, created_at) VALUES (?, ?, ?)
 	ON CONFLICT (key) DO UPDATE SET response = excluded.response, created_at = excluded.created_at`
@@ -155,7 +155,7 @@ func execSave(ctx context.Context, stmt *sql.Stmt, req *saveReq) error {
 	}
 	_, err := stmt.ExecContext(ctx, r.RunID, r.CandidateID, r.CaseID, r.Repeat, r.Output, r.Answer,
 		scores, boolInt(r.Pass), r.LatencyMS, r.TokensIn, r.TokensOut, r.Cost, boolInt(r.Cached),
-		r.Error, r.Attempts, micros(r.CreatedAt), retrievedJSON(r.Retrieved))
+		r.Error, r.Attempts, micros(r.CreatedAt), retrievedJSON(r.Retrieved), r.ErrorKind)
 	return err
 }
 
@@ -174,7 +174,7 @@ func retrievedJSON(ids []string) any {
 // results, or no such run, gives an empty slice.
 func (s *Store) Results(ctx context.Context, runID string) ([]lab.CallResult, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT candidate_id, case_id, repeat, output, answer, scores,
-		pass, latency_ms, tokens_in, tokens_out, cost, cached, error, attempts, created_at, retrieved
+		pass, latency_ms, tokens_in, tokens_out, cost, cached, error, attempts, created_at, retrieved, error_kind
 		FROM results WHERE run_id = ? ORDER BY candidate_id, case_id, repeat`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("read results of run %s from %s: %w", runID, s.path, err)
@@ -187,7 +187,7 @@ func (s *Store) Results(ctx context.Context, runID string) ([]lab.CallResult, er
 		var created int64
 		if err := rows.Scan(&r.CandidateID, &r.CaseID, &r.Repeat, &r.Output, &r.Answer, &scores,
 			&r.Pass, &r.LatencyMS, &r.TokensIn, &r.TokensOut, &r.Cost, &r.Cached, &r.Error,
-			&r.Attempts, &created, &retrieved); err != nil {
+			&r.Attempts, &created, &retrieved, &r.ErrorKind); err != nil {
 			return nil, fmt.Errorf("read results of run %s from %s: %w", runID, s.path, err)
 		}
 		if retrieved.Valid {

@@ -40,7 +40,7 @@ func testResultRoundTrip(t *testing.T, h *harness) {
 	failed.Output, failed.Answer, failed.Pass, failed.Cached = "", "", false, false
 	failed.Scores = nil
 	failed.Error = "openai: HTTP 429: Rate limit reached for gpt-4o-mini in organization org-… on tokens per min.\n\tretry after 20s; 'quoted' \"too\""
-	failed.Attempts = 5
+	failed.Attempts, failed.ErrorKind = 5, "rate_limited"
 
 	emptyScores := sampleResult("r", "c", "empty-scores", 0)
 	emptyScores.Scores = map[string]lab.Score{}

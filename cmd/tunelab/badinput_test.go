@@ -117,6 +117,12 @@ func TestBadInputChangesNothing(t *testing.T) {
 			want:  []string{"data/train.jsonl is the file being split"},
 		},
 		{
+			name:  "no API key",
+			setup: func(t *testing.T, dir string) {},
+			args:  []string{"eval", "--model", "openai:gpt-4o-mini"},
+			want:  []string{"model openai:gpt-4o-mini", "no API key", "OPENAI_API_KEY"},
+		},
+		{
 			name:  "split over existing files",
 			setup: func(t *testing.T, dir string) {},
 			args:  []string{"data", "split", "data/test.jsonl", "--out", "data", "--train", "0.5", "--test", "0.5", "--validation", "0"},

@@ -36,7 +36,7 @@ what is missing. Identical requests are answered from the response cache.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			cfgPath, _ := cmd.Flags().GetString("config")
-			w, err := workspace.Open(ctx, cfgPath, workspace.Options{SkipBad: skipBad, Models: models, StoreDSN: storeDSN})
+			w, err := workspace.Open(ctx, cfgPath, workspace.Options{SkipBad: skipBad, Models: models, StoreDSN: storeDSN, CheckModels: true})
 			if err != nil {
 				return err
 			}

@@ -38,7 +38,7 @@ as a prompts: entry to add to tunelab.yaml.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			cfgPath, _ := cmd.Flags().GetString("config")
-			w, err := workspace.Open(ctx, cfgPath, workspace.Options{Models: models, StoreDSN: storeD})
+			w, err := workspace.Open(ctx, cfgPath, workspace.Options{Models: models, StoreDSN: storeD, CheckModels: true})
 			if err != nil {
 				return err
 			}

@@ -75,7 +75,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			o.Log(fmt.Sprintf(format, args...))
 		}
 	}
-	w, err := workspace.Open(ctx, o.ConfigPath, workspace.Options{StoreDSN: o.StoreDSN})
+	w, err := workspace.Open(ctx, o.ConfigPath, workspace.Options{StoreDSN: o.StoreDSN, CheckModels: true})
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,11 @@ type Options struct {
 	Store lab.Store
 	// HTTPClient is given to every provider (tests use it).
 	HTTPClient *http.Client
+	// CheckModels makes Open build every remote model's provider before it
+	// opens the store, so that a missing API key stops a command that will
+	// call models before it has written anything. Local models are left to
+	// load when used: loading one to check it would cost a second load.
+	CheckModels bool
 }
 
 // Workspace is an opened lab.
@@ -93,6 +98,16 @@ func Open(ctx context.Context, path string, opts Options) (*Workspace, error) {
 	}
 	for name, p := range cfg.Prices {
 		w.Prices.Set(name, cost.Price{InputPerM: p.Input, OutputPerM: p.Output})
+	}
+	if opts.CheckModels {
+		for _, m := range cfg.Models {
+			if ref, err := provider.ParseRef(m.Model); err == nil && ref.Provider == local.Name {
+				continue
+			}
+			if _, err := w.provider(m.Model, m); err != nil {
+				return nil, err
+			}
+		}
 	}
 	dsn := StoreDSN(cfg, opts.StoreDSN)
 	// Retrieval candidates are identified by the knowledge they search, so

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/png"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,40 @@ import (
 )
 
 const chromiumPath = "/usr/bin/chromium"
+
+// uiLab is the small ladder lab (a generated tiny model, two prompts,
+// five test cases, a short tuning) with a finished evaluation run and a
+// deployment, triage. It returns the lab and the run's results file.
+func uiLab(t *testing.T) (string, resultsFile) {
+	t.Helper()
+	dir := smallLadderLab(t)
+	if r := tunelab(t, dir, nil, "eval", "--json", "run.json"); r.code != 0 {
+		t.Fatalf("eval: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if r := tunelab(t, dir, nil, "deploy", "triage", "--candidate", "local:tiny/zero-shot"); r.code != 0 {
+		t.Fatalf("deploy: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	return dir, readResults(t, filepath.Join(dir, "run.json"))
+}
+
+// alertOnEveryCall makes the lab's monitor score every call and check its
+// rules each second, with a p95 limit no call can meet, so the first
+// served call raises an alert.
+func alertOnEveryCall(t *testing.T, dir string) {
+	t.Helper()
+	path := filepath.Join(dir, "tunelab.yaml")
+	cfg, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(cfg), "\nserve:") {
+		t.Fatalf("%s already has a serve section; merge the monitor settings into it", path)
+	}
+	cfg = append(cfg, "\nserve:\n  monitor:\n    sample: 1\n    interval: 1s\n    max_p95_ms: 0.001\n"...)
+	if err := os.WriteFile(path, cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // browser starts headless Chromium, skipping the test when there is none
 // unless TUNELAB_REQUIRE_CHROMIUM=1 (CI), where a missing browser fails.
@@ -103,6 +138,67 @@ func checkScreenshot(b []byte) error {
 	return nil
 }
 
+// pixelsNear counts the pixels of a PNG within tol of c on every channel,
+// leaving out the bottom 40 rows, where a chart's legend sits.
+func pixelsNear(b []byte, c color.RGBA, tol int) (int, error) {
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		return 0, fmt.Errorf("decode screenshot: %w", err)
+	}
+	r := img.Bounds()
+	near := func(x uint32, want uint8) bool {
+		d := int(x>>8) - int(want)
+		return d <= tol && d >= -tol
+	}
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y-40; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			pr, pg, pb, _ := img.At(x, y).RGBA()
+			if near(pr, c.R) && near(pg, c.G) && near(pb, c.B) {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+func TestPixelsNear(t *testing.T) {
+	blue := color.RGBA{0x00, 0x72, 0xB2, 0xff}
+	img := image.NewRGBA(image.Rect(0, 0, 100, 100))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	for x := 10; x < 15; x++ {
+		img.Set(x, 20, blue)                               // in the plot area
+		img.Set(x, 80, blue)                               // in the legend's rows
+		img.Set(x, 30, color.RGBA{0x10, 0x80, 0xC0, 0xff}) // near blue
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		c    color.RGBA
+		tol  int
+		want int
+	}{
+		{"exact colour above the legend", blue, 0, 5},
+		{"near colours count within tolerance", blue, 20, 10},
+		{"absent colour", color.RGBA{0xD5, 0x5E, 0x00, 0xff}, 10, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := pixelsNear(b.Bytes(), tc.c, tc.tol)
+			if err != nil || n != tc.want {
+				t.Errorf("pixelsNear = %d, %v; want %d", n, err, tc.want)
+			}
+		})
+	}
+	if _, err := pixelsNear([]byte("<html>"), blue, 0); err == nil {
+		t.Error("pixelsNear accepted bytes that are not a PNG")
+	}
+}
+
 func TestCheckScreenshot(t *testing.T) {
 	encode := func(img image.Image) []byte {
 		var b bytes.Buffer
@@ -142,4 +238,11 @@ func TestCheckScreenshot(t *testing.T) {
 			}
 		})
 	}
+}
+
+func firstCandidate(r resultsFile) string {
+	if len(r.Summary.Candidates) == 0 {
+		return ""
+	}
+	return r.Summary.Candidates[0].ID
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image/color"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,31 +14,20 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
-
-// uiLab is the small ladder lab (a generated tiny model, two prompts,
-// five test cases, a short tuning) with a finished evaluation run and a
-// deployment, triage. It returns the lab and the run's results file.
-func uiLab(t *testing.T) (string, resultsFile) {
-	t.Helper()
-	dir := smallLadderLab(t)
-	if r := tunelab(t, dir, nil, "eval", "--json", "run.json"); r.code != 0 {
-		t.Fatalf("eval: %d %s %s", r.code, r.stdout, r.stderr)
-	}
-	if r := tunelab(t, dir, nil, "deploy", "triage", "--candidate", "local:tiny/zero-shot"); r.code != 0 {
-		t.Fatalf("deploy: %d %s %s", r.code, r.stdout, r.stderr)
-	}
-	return dir, readResults(t, filepath.Join(dir, "run.json"))
-}
 
 // TestUI drives the web UI in headless Chromium against `tunelab serve`
 // on a lab with a finished run: the run's matrix and its filter, a case's
-// detail, and a prompt run in the playground, with a screenshot of each
-// that must not be blank. TUNELAB_UI_SHOTS keeps the screenshots.
+// detail, a prompt run in the playground, the ladder, a served call's
+// review, a deployment's charts over time and its alerts, and a dataset
+// row fixed in place, with a screenshot of each that must not be blank.
+// TUNELAB_UI_SHOTS keeps the screenshots.
 func TestUI(t *testing.T) {
 	browserCtx, pageErrors := browser(t)
 	ctx := browserCtx // each step's, bounded by its limit
 	dir, res := uiLab(t)
+	alertOnEveryCall(t, dir)
 	_, pub, adm, _ := startServe(t, dir, "--no-auth")
 	base := "http://" + adm + "/"
 	shots := os.Getenv("TUNELAB_UI_SHOTS")
@@ -350,6 +340,118 @@ func TestUI(t *testing.T) {
 				t.Errorf("tunelab.yaml lacks the saved variant %q:\n%s", name, cfg)
 			}
 		}},
+		{"a deployment shows its quality, latency and errors over time, and its alerts", 30 * time.Second, func(t *testing.T) {
+			charts := `[data-testid="health-charts"] canvas`
+			// The alert is raised by the monitor's next check after the
+			// call; Refresh asks again until the list shows it.
+			refresh := `(() => {
+				if (document.querySelector('[data-testid="alert-row"]')) return true;
+				const b = [...document.querySelectorAll('#health-title ~ .filters button')].find((x) => x.textContent === 'Refresh');
+				if (b) b.click();
+				return false;
+			})()`
+			if err := chromedp.Do(ctx,
+				chromedp.Navigate(base+"#/deployments/triage"),
+				chromedp.WaitVisible(chromedp.CSS(charts)),
+				chromedp.Poll[chromedp.Void](refresh, chromedp.WithPollingInterval(500*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)),
+			); err != nil {
+				t.Fatalf("the deployment's charts and alerts: %v", err)
+			}
+			if n := count(t, charts); n != 3 {
+				t.Errorf("%d charts, want quality, p95 latency and error rate", n)
+			}
+			if got := text(t, `[data-testid="alert-row"]`); !strings.Contains(got, "latency_p95_ms") || !strings.Contains(strings.ToLower(got), "raised") {
+				t.Errorf("alert row %q, want a raised latency_p95_ms alert", got)
+			}
+			// The p95 chart plots the served call: a point in the series'
+			// colour inside the plot area (the legend, also in that
+			// colour, sits at the bottom and is left out).
+			png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(`[data-testid="health-charts"] figure:nth-child(2) canvas`)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := checkScreenshot(png); err != nil {
+				t.Errorf("p95 chart: %v", err)
+			}
+			if n, err := pixelsNear(png, color.RGBA{0x00, 0x72, 0xB2, 0xff}, 40); err != nil || n < 10 {
+				t.Errorf("p95 chart: %d pixels of the series' colour in the plot area (%v), want a plotted point", n, err)
+			}
+			shoot(t, "9-deployment-health")
+		}},
+		{"a dataset row is fixed from the Datasets view and stays fixed after a reload", 30 * time.Second, func(t *testing.T) {
+			testFile := filepath.Join(dir, "data", "test.jsonl")
+			before, err := os.ReadFile(testFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var row struct{ ID, Input, Expected string }
+			if err := json.Unmarshal([]byte(strings.SplitN(string(before), "\n", 2)[0]), &row); err != nil {
+				t.Fatal(err)
+			}
+			label := "account_close"
+			if row.Expected == label {
+				label = "account_login"
+			}
+			fixed := strings.Replace(row.Input, "bacukp", "backup", 1) + " (checked)"
+			edit := fmt.Sprintf(`button[aria-label="Edit row %s"]`, row.ID)
+			input, expected := fmt.Sprintf("#edit-%s-input", row.ID), fmt.Sprintf("#edit-%s-expected", row.ID)
+			save := `//form[@class="rowedit"]//button[@type="submit"]`
+			if err := chromedp.Do(ctx,
+				chromedp.Navigate(base+"#/datasets"),
+				chromedp.WaitVisible(chromedp.CSS(edit)),
+				// Escape closes the form and gives focus back to its button.
+				chromedp.Click(chromedp.CSS(edit)),
+				chromedp.WaitVisible(chromedp.CSS(input)),
+				chromedp.KeyEvent(kb.Escape),
+				chromedp.WaitNotPresent(chromedp.CSS(input)),
+				chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.activeElement && document.activeElement.matches(%q)`, edit)),
+				// An empty input is refused in the form.
+				chromedp.Click(chromedp.CSS(edit)),
+				chromedp.WaitVisible(chromedp.CSS(input)),
+				chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)),
+				chromedp.KeyEvent(kb.Backspace),
+				chromedp.Click(chromedp.Search(save)),
+				chromedp.WaitVisible(chromedp.CSS(`.rowedit [role="alert"]`)),
+			); err != nil {
+				t.Fatalf("open, cancel and empty the row's form: %v", err)
+			}
+			if got := text(t, `.rowedit [role="alert"]`); !strings.Contains(got, "input is empty") {
+				t.Errorf("error shown %q, want the empty input named", got)
+			}
+			shoot(t, "10-dataset-row-form")
+			if err := chromedp.Do(ctx,
+				chromedp.SendKeys(chromedp.CSS(input), fixed),
+				chromedp.SetValue(chromedp.CSS(expected), label),
+				chromedp.Click(chromedp.Search(save)),
+				chromedp.WaitVisible(chromedp.CSS(`[data-testid="edit-saved"]`)),
+			); err != nil {
+				t.Fatalf("save the row: %v", err)
+			}
+			if got := text(t, `[data-testid="edit-saved"]`); !strings.Contains(got, "data/test.jsonl line 1") {
+				t.Errorf("saved message %q does not name the file and line", got)
+			}
+			shoot(t, "11-dataset-row-fixed")
+			rowSel := fmt.Sprintf(`//tr[th[normalize-space()=%q]]`, row.ID)
+			if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.Search(rowSel))); err != nil {
+				t.Fatalf("reload: %v", err)
+			}
+			got, err := chromedp.Run(ctx, chromedp.Text(chromedp.Search(rowSel)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(got, fixed) || !strings.Contains(got, label) {
+				t.Errorf("after a reload the row reads %q, want %q and %q", got, fixed, label)
+			}
+			after, err := os.ReadFile(testFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantFirst := fmt.Sprintf(`{"id":%q,"input":%q,"expected":%q}`, row.ID, fixed, label)
+			gotLines, beforeLines := strings.SplitN(string(after), "\n", 2), strings.SplitN(string(before), "\n", 2)
+			if gotLines[0] != wantFirst || gotLines[1] != beforeLines[1] {
+				t.Errorf("data/test.jsonl's first line %s, want %s, and the other lines as they were", gotLines[0], wantFirst)
+			}
+		}},
 	}
 	for _, st := range steps {
 		var cancel context.CancelFunc
@@ -366,11 +468,4 @@ func TestUI(t *testing.T) {
 	if t.Failed() {
 		t.Logf("screenshots in %s", shots)
 	}
-}
-
-func firstCandidate(r resultsFile) string {
-	if len(r.Summary.Candidates) == 0 {
-		return ""
-	}
-	return r.Summary.Candidates[0].ID
 }

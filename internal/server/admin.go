@@ -26,6 +26,8 @@ func (s *Server) Admin() http.Handler {
 	mux.HandleFunc("GET /api/traces/{id}", s.adminTrace)
 	mux.HandleFunc("POST /api/traces/{id}/feedback", s.adminFeedback)
 	mux.HandleFunc("GET /api/monitor", s.adminMonitor)
+	mux.HandleFunc("GET /api/monitor/series", s.adminSeries)
+	mux.HandleFunc("GET /api/alerts", s.adminAlerts)
 	s.routeLab(mux)
 	if s.opts.UI != nil {
 		mux.Handle("GET /", uiHandler(s.opts.UI))

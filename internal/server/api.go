@@ -65,6 +65,7 @@ func (a *LabAPI) close() {
 func (s *Server) routeLab(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/lab", s.apiLab)
 	mux.HandleFunc("GET /api/cases", s.apiCases)
+	mux.HandleFunc("PUT /api/cases/{id}", s.apiEditCase)
 	mux.HandleFunc("GET /api/runs", s.apiRuns)
 	mux.HandleFunc("GET /api/runs/{id}", s.apiRun)
 	mux.HandleFunc("POST /api/playground", s.apiPlayground)

@@ -40,6 +40,10 @@ type MonitorOptions struct {
 	// RetrainAfter is how many reviewed calls since the deployment was made
 	// suggest a new tuning round (default 200).
 	RetrainAfter int
+	// AlertHistory is how many recent alerts (raised and resolved) the
+	// monitor keeps for GET /api/alerts (default 200); older ones are
+	// dropped, and the history starts empty with each process.
+	AlertHistory int
 }
 
 // monitor scores a sample of live traffic and raises alerts.
@@ -50,8 +54,9 @@ type monitor struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 
-	mu     sync.Mutex
-	firing map[string]bool // deployment|rule -> alert currently raised
+	mu      sync.Mutex
+	firing  map[string]bool // deployment|rule -> alert currently raised
+	history alertRing
 }
 
 func newMonitor(s *Server, o MonitorOptions) *monitor {
@@ -67,13 +72,17 @@ func newMonitor(s *Server, o MonitorOptions) *monitor {
 	if o.RetrainAfter <= 0 {
 		o.RetrainAfter = 200
 	}
+	if o.AlertHistory <= 0 {
+		o.AlertHistory = 200
+	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	if o.Primary == "" && len(o.Scorers) > 0 {
 		o.Primary = o.Scorers[0].Name()
 	}
-	return &monitor{s: s, opts: o, work: make(chan lab.Trace, 1024), stop: make(chan struct{}), firing: map[string]bool{}}
+	return &monitor{s: s, opts: o, work: make(chan lab.Trace, 1024), stop: make(chan struct{}), firing: map[string]bool{},
+		history: alertRing{buf: make([]Alert, o.AlertHistory)}}
 }
 
 // observe takes stored traces from the trace log and picks the sample.
@@ -204,6 +213,9 @@ func (m *monitor) check(ctx context.Context, now time.Time) []Alert {
 			} else {
 				m.s.metrics.alerts.WithLabelValues(d.Name, r.name).Inc()
 			}
+			m.mu.Lock()
+			m.history.add(a)
+			m.mu.Unlock()
 			m.send(ctx, a)
 			sent = append(sent, a)
 		}
@@ -264,6 +276,32 @@ func WindowStats(ctx context.Context, store lab.ServingStore, d lab.Deployment, 
 	if err != nil {
 		return st, err
 	}
+	st.tally(ts, primary)
+	reviewed, err := store.Traces(ctx, lab.TraceFilter{Deployment: d.Name, Since: since, Until: until, Reviewed: true})
+	if err != nil {
+		return st, err
+	}
+	ok := 0
+	for _, t := range reviewed {
+		fbs, err := store.Feedback(ctx, t.ID)
+		if err != nil {
+			return st, err
+		}
+		st.Reviewed++
+		if Accepted(t, fbs) {
+			ok++
+		}
+	}
+	if st.Reviewed > 0 {
+		st.Accepted = float64(ok) / float64(st.Reviewed)
+	}
+	return st, nil
+}
+
+// tally adds calls' counts, latency percentiles, cost and the share the
+// primary scorer passed; the alert rules and the over-time series both
+// read a window's traces through it.
+func (st *Stats) tally(ts []lab.Trace, primary string) {
 	var lat []float64
 	pass := 0
 	for _, t := range ts {
@@ -288,25 +326,6 @@ func WindowStats(ctx context.Context, store lab.ServingStore, d lab.Deployment, 
 	if st.Scored > 0 {
 		st.Quality = float64(pass) / float64(st.Scored)
 	}
-	reviewed, err := store.Traces(ctx, lab.TraceFilter{Deployment: d.Name, Since: since, Until: until, Reviewed: true})
-	if err != nil {
-		return st, err
-	}
-	ok := 0
-	for _, t := range reviewed {
-		fbs, err := store.Feedback(ctx, t.ID)
-		if err != nil {
-			return st, err
-		}
-		st.Reviewed++
-		if Accepted(t, fbs) {
-			ok++
-		}
-	}
-	if st.Reviewed > 0 {
-		st.Accepted = float64(ok) / float64(st.Reviewed)
-	}
-	return st, nil
 }
 
 // Accepted reads a trace's reviews: the newest review that says anything

@@ -348,3 +348,64 @@ export interface Stats {
   evaluated?: number;
   retrain?: string;
 }
+
+// PUT /api/cases/{id}
+export interface CaseEdited {
+  row: CaseRow;
+  split: string;
+  previous_id: string;
+  id_changed: boolean;
+  changed: boolean;
+  file: string;
+  line: number;
+  dataset_version: string;
+  previous_dataset_version: string;
+  message: string;
+}
+
+// server.Bucket: rates and latencies are null where no call was made,
+// quality where no call was scored.
+export interface Bucket {
+  start: string;
+  calls: number;
+  errors: number;
+  error_rate: number | null;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  cost_usd: number;
+  scored: number;
+  quality: number | null;
+}
+
+// server.Thresholds: null is a rule that is off.
+export interface Thresholds {
+  min_quality: number | null;
+  max_p95_ms: number | null;
+  max_error_rate: number | null;
+  min_samples: number;
+}
+
+// GET /api/monitor/series
+export interface Series {
+  deployment: string;
+  version: number;
+  since: string;
+  until: string;
+  bucket: string;
+  primary_scorer: string;
+  evaluated?: number | null;
+  buckets: Bucket[];
+  thresholds: Thresholds;
+}
+
+// server.Alert
+export interface Alert {
+  deployment: string;
+  rule: string;
+  value: number;
+  threshold: number;
+  window: string;
+  resolved: boolean;
+  at: string;
+  message: string;
+}

@@ -1,9 +1,11 @@
 // The dataset: its splits and their sizes, the labels' counts per split,
-// and a searchable, paged view of every row.
-import { useEffect, useState } from 'react';
+// and a searchable, paged view of every row, each of which can be fixed
+// in place (PUT /api/cases/{id} rewrites that row of its data file).
+import { Fragment, useEffect, useRef, useState } from 'react';
 import { allCases } from '../api';
 import type { CasesPage, LabInfo } from '../types';
 import { ErrorBox, type Loaded, Loading, Status, useApi } from '../util';
+import { RowEditor } from './RowEditor';
 
 const splits = ['train', 'validation', 'test'];
 const pageSize = 50;
@@ -28,8 +30,10 @@ export function Datasets({ lab }: { lab: Loaded<LabInfo> }) {
                 </div>
               ))}
             </div>
-            {l.task.output === 'label' && (l.task.labels?.length ?? 0) > 0 && <LabelCounts labels={l.task.labels!} />}
-            <Browser />
+            {l.task.output === 'label' && (l.task.labels?.length ?? 0) > 0 && (
+              <LabelCounts key={l.dataset_version} labels={l.task.labels!} />
+            )}
+            <Browser labels={l.task.output === 'label' ? (l.task.labels ?? []) : []} onSaved={lab.reload} />
           </>
         )}
       </Status>
@@ -100,8 +104,17 @@ function LabelCounts({ labels }: { labels: string[] }) {
   );
 }
 
-function Browser() {
+function Browser({ labels, onSaved }: { labels: string[]; onSaved: () => void }) {
   const [split, setSplit] = useState('test');
+  const [editing, setEditing] = useState('');
+  const [saved, setSaved] = useState('');
+  // Focus goes back to a row's Edit button when its form closes.
+  const editButtons = useRef(new Map<string, HTMLButtonElement>());
+  const savedRef = useRef<HTMLParagraphElement>(null);
+  const close = (id: string) => {
+    setEditing('');
+    requestAnimationFrame(() => editButtons.current.get(id)?.focus());
+  };
   const [q, setQ] = useState('');
   const [debounced, setDebounced] = useState('');
   const [offset, setOffset] = useState(0);
@@ -142,6 +155,11 @@ function Browser() {
         </span>
       </div>
       <ErrorBox message={page.error} />
+      {saved && (
+        <p className="ok" role="status" data-testid="edit-saved" ref={savedRef} tabIndex={-1}>
+          {saved}
+        </p>
+      )}
       {page.data && (
         <>
           <div className="tablewrap">
@@ -153,23 +171,66 @@ function Browser() {
                   <th scope="col">input</th>
                   <th scope="col">expected</th>
                   <th scope="col">meta</th>
+                  <th scope="col">
+                    <span className="sr-only">actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
                 {page.data.rows.map((r) => (
-                  <tr key={r.id}>
-                    <th scope="row" className="mono">
-                      {r.id}
-                    </th>
-                    <td className="wrap">{r.input}</td>
-                    <td>{r.expected}</td>
-                    <td className="muted">
-                      {r.meta &&
-                        Object.entries(r.meta)
-                          .map(([k, v]) => `${k}=${v}`)
-                          .join(', ')}
-                    </td>
-                  </tr>
+                  <Fragment key={r.id}>
+                    <tr className={editing === r.id ? 'picked' : undefined}>
+                      <th scope="row" className="mono">
+                        {r.id}
+                      </th>
+                      <td className="wrap">{r.input}</td>
+                      <td data-testid="row-expected">{r.expected}</td>
+                      <td className="muted">
+                        {r.meta &&
+                          Object.entries(r.meta)
+                            .map(([k, v]) => `${k}=${v}`)
+                            .join(', ')}
+                      </td>
+                      <td>
+                        <button
+                          type="button"
+                          ref={(b) => {
+                            if (b) editButtons.current.set(r.id, b);
+                            else editButtons.current.delete(r.id);
+                          }}
+                          aria-label={`Edit row ${r.id}`}
+                          aria-expanded={editing === r.id}
+                          onClick={() => {
+                            setSaved('');
+                            setEditing(editing === r.id ? '' : r.id);
+                          }}
+                        >
+                          Edit
+                        </button>
+                      </td>
+                    </tr>
+                    {editing === r.id && (
+                      <tr className="editrow">
+                        <td colSpan={5}>
+                          <RowEditor
+                            row={r}
+                            split={split}
+                            labels={labels}
+                            onCancel={() => close(r.id)}
+                            onSaved={(res) => {
+                              // Focus goes to the confirmation: a row whose
+                              // id came from its content has a new one.
+                              setSaved(res.message);
+                              setEditing('');
+                              page.reload();
+                              onSaved();
+                              requestAnimationFrame(() => savedRef.current?.focus());
+                            }}
+                          />
+                        </td>
+                      </tr>
+                    )}
+                  </Fragment>
                 ))}
               </tbody>
             </table>

@@ -1,9 +1,13 @@
-// Deployments: each one's live stats from the monitor, its recent traces,
+// Deployments: each one's live stats from the monitor, its quality,
+// latency and errors over time with the alerts raised, its recent traces,
 // and a trace's detail with a review form (thumbs, rating, correction).
-import { useState, type FormEvent } from 'react';
+import { lazy, Suspense, useState, type FormEvent } from 'react';
 import { api } from '../api';
 import type { Deployment, Feedback, Stats, Trace } from '../types';
-import { ErrorBox, href, ms, pct, Status, usd, useApi, when } from '../util';
+import { ErrorBox, href, Loading, ms, pct, Status, usd, useApi, when } from '../util';
+
+// The charts carry Chart.js; they load when a deployment is opened.
+const DeploymentHealth = lazy(() => import('./DeploymentHealth'));
 
 export function Deployments({ name, traceId }: { name?: string; traceId?: string }) {
   const deps = useApi<Deployment[]>('/api/deployments');
@@ -32,6 +36,11 @@ export function Deployments({ name, traceId }: { name?: string; traceId?: string
           return (
             <>
               <DeploymentTable list={list} stats={stats} selected={name} />
+              {current && (
+                <Suspense fallback={<Loading what="the charts" />}>
+                  <DeploymentHealth key={current.name} name={current.name} />
+                </Suspense>
+              )}
               {current && <Traces dep={current} traceId={traceId} />}
             </>
           );

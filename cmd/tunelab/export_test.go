@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/tunelab/tunelab/internal/provider/providertest"
+	"github.com/tunelab/tunelab/internal/store/postgres/pgtest"
 )
 
 // TestMoveLabToPostgres moves a lab from its SQLite file to PostgreSQL
 // with export and import, and checks the run then resumes there whole.
 func TestMoveLabToPostgres(t *testing.T) {
-	dsn := queueDSN(t)
+	dsn := pgtest.DSN(t)
 	dir := newLab(t)
 	o := newOracle(t, dir)
 	srv := providertest.NewOpenAIServer(t, providertest.Text(o.answer))

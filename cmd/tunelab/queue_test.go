@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -15,38 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/tunelab/tunelab/internal/provider/providertest"
+	"github.com/tunelab/tunelab/internal/store/postgres/pgtest"
 )
-
-// queueDSN gives a test a PostgreSQL schema of its own, or skips: the queue
-// lives in PostgreSQL, which CI starts.
-func queueDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("TUNELAB_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("TUNELAB_TEST_POSTGRES is not set: set it to a PostgreSQL DSN to run the queue's tests")
-	}
-	schema := fmt.Sprintf("tunelab_cli_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "schema=" + schema
-}
 
 // queueLab writes a lab of cases test cases whose inputs end with their
 // label, two prompts, and model as its only model.
@@ -161,7 +131,7 @@ func TestQueueSurvivesKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("5,000 calls and several restarts: skipped with -short")
 	}
-	dsn := queueDSN(t)
+	dsn := pgtest.DSN(t)
 	up := &lastWordUpstream{}
 	srv := providertest.NewOpenAIServer(t, providertest.Text(up.answer))
 	const cases = 2500 // two prompts: 5,000 calls

@@ -4,51 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/tunelab/tunelab/internal/eval"
 	"github.com/tunelab/tunelab/internal/lab"
 	"github.com/tunelab/tunelab/internal/prompt"
 	"github.com/tunelab/tunelab/internal/provider"
 	"github.com/tunelab/tunelab/internal/store/postgres"
+	"github.com/tunelab/tunelab/internal/store/postgres/pgtest"
 )
-
-// testDSN returns a DSN with a schema of the test's own, dropped when it
-// ends, or skips: the queue needs a PostgreSQL server (CI starts one).
-func testDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv("TUNELAB_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("TUNELAB_TEST_POSTGRES is not set: set it to a PostgreSQL DSN to run the queue tests")
-	}
-	schema := fmt.Sprintf("tunelab_queue_%d_%d", os.Getpid(), seq.Add(1))
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "schema=" + schema
-}
-
-var seq atomic.Int64
 
 // lastWord answers with the last word of the prompt, so a case whose input
 // ends with its label passes. It counts calls per prompt to find calls
@@ -98,7 +65,7 @@ type fixture struct {
 
 func newFixture(t testing.TB, cases int, variants ...string) *fixture {
 	t.Helper()
-	f := &fixture{dsn: testDSN(t), model: &lastWord{}}
+	f := &fixture{dsn: pgtest.DSN(t), model: &lastWord{}}
 	st, err := postgres.Open(context.Background(), f.dsn)
 	if err != nil {
 		t.Fatal(err)

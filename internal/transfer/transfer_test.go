@@ -5,17 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/tunelab/tunelab/internal/lab"
 	"github.com/tunelab/tunelab/internal/store/postgres"
+	"github.com/tunelab/tunelab/internal/store/postgres/pgtest"
 	"github.com/tunelab/tunelab/internal/store/sqlite"
 )
 
@@ -36,27 +34,11 @@ var stores = []struct {
 		return st
 	}},
 	{"postgres", func(t *testing.T) lab.Store {
-		dsn := os.Getenv("TUNELAB_TEST_POSTGRES")
-		if dsn == "" {
-			t.Skip("TUNELAB_TEST_POSTGRES is not set")
-		}
-		schema := fmt.Sprintf("tunelab_transfer_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
-		st, err := postgres.OpenSchema(ctx, dsn, schema)
+		st, err := postgres.Open(ctx, pgtest.DSN(t))
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() {
-			st.Close()
-			conn, err := pgx.Connect(ctx, dsn)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer conn.Close(ctx)
-			if _, err := conn.Exec(ctx, `DROP SCHEMA `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-				t.Error(err)
-			}
-		})
+		t.Cleanup(func() { st.Close() })
 		return st
 	}},
 }

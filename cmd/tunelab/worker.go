@@ -124,10 +124,10 @@ func needQueue(w *workspace.Workspace) error {
 
 // workerTally counts what a worker did, for its periodic line.
 type workerTally struct {
-	mu                          sync.Mutex
-	calls, cached, errs, failed int
-	reported                    int
-	start                       time.Time
+	mu                                   sync.Mutex
+	calls, cached, errs, failed, dropped int
+	reported                             int
+	start                                time.Time
 }
 
 func (t *workerTally) add(res lab.CallResult, err error) {
@@ -137,6 +137,8 @@ func (t *workerTally) add(res lab.CallResult, err error) {
 		t.start = time.Now()
 	}
 	switch {
+	case errors.Is(err, eval.ErrRunCanceled):
+		t.dropped++
 	case err != nil:
 		t.failed++
 	case res.Error != "":
@@ -153,9 +155,9 @@ func (t *workerTally) add(res lab.CallResult, err error) {
 func (t *workerTally) report(w io.Writer, final bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !final && t.calls+t.failed == t.reported {
+	if !final && t.calls+t.failed+t.dropped == t.reported {
 		return
 	}
-	t.reported = t.calls + t.failed
-	fmt.Fprintf(w, "worker: %d calls done (%d from cache, %d model errors recorded), %d handed back to the queue\n", t.calls, t.cached, t.errs, t.failed)
+	t.reported = t.calls + t.failed + t.dropped
+	fmt.Fprintf(w, "worker: %d calls done (%d from cache, %d model errors recorded), %d handed back to the queue, %d dropped with their canceled run\n", t.calls, t.cached, t.errs, t.failed, t.dropped)
 }

@@ -115,7 +115,7 @@ function Charts({ s, spanLabel }: { s: Series; spanLabel: string }) {
         ))}
       </div>
       <details>
-        <summary>The numbers ({busy.length} buckets with calls)</summary>
+        <summary>The numbers ({busy.length} {busy.length === 1 ? "bucket" : "buckets"} with calls)</summary>
         <div className="tablewrap">
           <table className="data compact">
             <caption className="sr-only">Stats per bucket with calls</caption>

@@ -2,6 +2,7 @@
 // formats, and the status components every view uses.
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { api } from './api';
+import type { Message } from './types';
 
 // The route is the part of the URL after '#', split on '/', with its
 // query string: '#/runs/run-1/cases/tk-2?x=1' gives
@@ -118,4 +119,44 @@ export function Status<T>({ l, what, children }: { l: Loaded<T>; what: string; c
 export function PassBadge({ pass }: { pass: boolean | null | undefined }) {
   if (pass === null || pass === undefined) return <span className="badge neutral">no reference</span>;
   return pass ? <span className="badge pass">pass</span> : <span className="badge fail">fail</span>;
+}
+
+// MessageList shows a prompt's messages, role by role; every view that
+// shows a rendered prompt uses it.
+export function MessageList({ messages }: { messages: Message[] }) {
+  return (
+    <>
+      {messages.map((m, i) => (
+        <div key={i} className="msg" data-testid="rendered-message">
+          <div className="role">{m.role}</div>
+          <pre>{m.content}</pre>
+        </div>
+      ))}
+    </>
+  );
+}
+
+// CallStats shows what one call cost: tokens, latency and money.
+export function CallStats({ tokensIn, tokensOut, latencyMs, cost, cached }: { tokensIn: number; tokensOut: number; latencyMs: number; cost: number; cached?: boolean }) {
+  return (
+    <dl className="stats">
+      <div>
+        <dt>tokens</dt>
+        <dd>
+          {tokensIn} in / {tokensOut} out
+        </dd>
+      </div>
+      <div>
+        <dt>latency</dt>
+        <dd>
+          {ms(latencyMs)}
+          {cached ? ' (cached)' : ''}
+        </dd>
+      </div>
+      <div>
+        <dt>cost</dt>
+        <dd>{usd(cost)}</dd>
+      </div>
+    </dl>
+  );
 }

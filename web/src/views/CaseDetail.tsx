@@ -4,7 +4,7 @@ import { useMemo, useState } from 'react';
 import type { CallResult, Message, RunDetail } from '../types';
 import { api } from '../api';
 import { wordDiff } from '../diff';
-import { ErrorBox, href, ms, PassBadge, usd } from '../util';
+import { CallStats, ErrorBox, href, MessageList, PassBadge } from '../util';
 import type { Matrix } from './RunView';
 
 export function CaseDetail({ run, matrix, caseId, visible, query }: { run: RunDetail; matrix: Matrix; caseId: string; visible: string[]; query: URLSearchParams }) {
@@ -161,25 +161,7 @@ function AnswerCard({ cand, caseId, rs, primary }: { cand: string; caseId: strin
               Retrieved chunks: <span className="mono">{r.retrieved.join(', ')}</span>
             </p>
           )}
-          <dl className="stats">
-            <div>
-              <dt>tokens</dt>
-              <dd>
-                {r.tokens_in} in / {r.tokens_out} out
-              </dd>
-            </div>
-            <div>
-              <dt>latency</dt>
-              <dd>
-                {ms(r.latency_ms)}
-                {r.cached ? ' (cached)' : ''}
-              </dd>
-            </div>
-            <div>
-              <dt>cost</dt>
-              <dd>{usd(r.cost)}</dd>
-            </div>
-          </dl>
+          <CallStats tokensIn={r.tokens_in} tokensOut={r.tokens_out} latencyMs={r.latency_ms} cost={r.cost} cached={r.cached} />
         </div>
       ))}
     </div>
@@ -202,12 +184,7 @@ function RenderedPrompt({ cand, caseId }: { cand: string; caseId: string }) {
       <summary>Rendered prompt</summary>
       <ErrorBox message={err} />
       {msgs === null && !err && <p className="muted">Loading…</p>}
-      {msgs?.map((m, i) => (
-        <div key={i} data-testid="rendered-message">
-          <h4 className="muted">{m.role}</h4>
-          <pre className="output">{m.content}</pre>
-        </div>
-      ))}
+      {msgs && <MessageList messages={msgs} />}
     </details>
   );
 }

@@ -4,7 +4,7 @@
 import { lazy, Suspense, useState, type FormEvent } from 'react';
 import { api } from '../api';
 import type { Deployment, Feedback, Stats, Trace } from '../types';
-import { ErrorBox, href, Loading, ms, pct, Status, usd, useApi, when } from '../util';
+import { ErrorBox, href, Loading, MessageList, ms, pct, Status, usd, useApi, when } from '../util';
 
 // The charts carry Chart.js; they load when a deployment is opened.
 const DeploymentHealth = lazy(() => import('./DeploymentHealth'));
@@ -260,12 +260,7 @@ function TraceDetail({ id, labels }: { id: string; labels: string[] }) {
               {tr.prompt && tr.prompt.length > 0 && (
                 <details>
                   <summary>Rendered prompt</summary>
-                  {tr.prompt.map((m, i) => (
-                    <div key={i} className="msg">
-                      <div className="role">{m.role}</div>
-                      <pre>{m.content}</pre>
-                    </div>
-                  ))}
+                  <MessageList messages={tr.prompt} />
                 </details>
               )}
             </div>

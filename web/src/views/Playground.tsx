@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { api } from '../api';
 import type { CandidateRef, CasesPage, LabInfo, PlaygroundResult, Variant } from '../types';
-import { ErrorBox, type Loaded, Loading, ms, PassBadge, Status, usd, useApi } from '../util';
+import { CallStats, ErrorBox, type Loaded, Loading, MessageList, PassBadge, Status, useApi } from '../util';
 
 interface Edit {
   on: boolean;
@@ -326,22 +326,7 @@ function ResultCard({ r }: { r: PlaygroundResult }) {
           <pre className="output">{r.output}</pre>
         </>
       )}
-      <dl className="stats">
-        <div>
-          <dt>tokens</dt>
-          <dd>
-            {r.tokens_in} in / {r.tokens_out} out
-          </dd>
-        </div>
-        <div>
-          <dt>latency</dt>
-          <dd>{ms(r.latency_ms)}</dd>
-        </div>
-        <div>
-          <dt>cost</dt>
-          <dd>{usd(r.cost)}</dd>
-        </div>
-      </dl>
+      <CallStats tokensIn={r.tokens_in} tokensOut={r.tokens_out} latencyMs={r.latency_ms} cost={r.cost} />
       {r.retrieved && r.retrieved.length > 0 && (
         <p className="hint">
           Retrieved: <span className="mono">{r.retrieved.join(', ')}</span>
@@ -350,12 +335,7 @@ function ResultCard({ r }: { r: PlaygroundResult }) {
       {r.messages && r.messages.length > 0 && (
         <details>
           <summary>Rendered prompt ({r.messages.length} messages)</summary>
-          {r.messages.map((m, i) => (
-            <div key={i} className="msg">
-              <div className="role">{m.role}</div>
-              <pre>{m.content}</pre>
-            </div>
-          ))}
+          <MessageList messages={r.messages} />
         </details>
       )}
     </div>

@@ -232,6 +232,7 @@ var ErrNotFound = errors.New("not found")
 // passes the contract suite in internal/store/storetest.
 type Store interface {
 	ServingStore
+	ArtifactStore
 	// SaveRun creates or replaces a run's description.
 	SaveRun(ctx context.Context, run RunInfo) error
 	// Run returns one run, or ErrNotFound.

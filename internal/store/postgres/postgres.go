@@ -41,7 +41,7 @@ type Store struct {
 	schema string
 	where  string // host, database and schema for messages; never the password
 
-	serving.Ops // deployments, traces, feedback and keys
+	serving.Ops // deployments, traces, feedback, keys and artifacts
 
 	closeOnce sync.Once
 }

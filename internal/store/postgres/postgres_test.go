@@ -146,7 +146,7 @@ func TestMigrationsAndSchema(t *testing.T) {
 	var tables string
 	err = stores[0].pool.QueryRow(ctx, `SELECT string_agg(table_name, ',' ORDER BY table_name)
 		FROM information_schema.tables WHERE table_schema = $1`, schema).Scan(&tables)
-	if err != nil || tables != "api_keys,cache,deployments,feedback,results,runs,schema_migrations,traces" {
+	if err != nil || tables != "api_keys,artifact_parts,artifacts,cache,deployments,feedback,results,runs,schema_migrations,traces" {
 		t.Fatalf("tables in %s = %q, %v", schema, tables, err)
 	}
 	var n int

@@ -50,7 +50,7 @@ type Store struct {
 	saveResult *sql.Stmt // prepared once: SaveResult is the hot path
 	batch      *batcher
 
-	serving.Ops // deployments, traces, feedback and keys
+	serving.Ops // deployments, traces, feedback, keys and artifacts
 
 	closeOnce sync.Once
 	closeErr  error

@@ -137,7 +137,7 @@ func TestPragmasAndMigrations(t *testing.T) {
 		{"reader is query-only", s.r, "PRAGMA query_only", "1"},
 		{"every migration recorded", s.r, "SELECT count(*) FROM schema_migrations", fmt.Sprint(len(ms))},
 		{"tables exist", s.r, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name)",
-			"api_keys,cache,deployments,feedback,results,runs,schema_migrations,traces"},
+			"api_keys,artifact_parts,artifacts,cache,deployments,feedback,results,runs,schema_migrations,traces"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,7 +10,9 @@
 //   - SaveResult for a run never saved fails with lab.ErrNotFound;
 //   - SaveRun replacing a run keeps its results;
 //   - non-finite numbers (NaN, ±Inf) are refused, not stored as something else;
-//   - Close may be called twice; use after Close returns an error.
+//   - Close may be called twice; use after Close returns an error;
+//   - an artifact is stored in parts of serving.PartSize, so the suite
+//     writes one larger than several parts.
 package storetest
 
 import (
@@ -78,6 +80,7 @@ func Run(t *testing.T, open Opener, opts ...Option) {
 		{"future-schema", func(t *testing.T, h *harness) { testFutureSchema(t, h, cfg.futureSchema) }},
 	}
 	tests = append(tests, servingTests...)
+	tests = append(tests, artifactTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
 	}

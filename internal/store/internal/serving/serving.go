@@ -1,4 +1,5 @@
-// Package serving implements lab.ServingStore once for both store backends.
+// Package serving implements lab.ServingStore and lab.ArtifactStore once for
+// both store backends.
 // The tables are the same in SQLite and PostgreSQL and every record is a
 // JSON document beside a few indexed columns, so the queries differ only in
 // placeholder syntax and in how times and booleans are bound; each backend

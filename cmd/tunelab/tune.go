@@ -30,6 +30,8 @@ type tuneFlags struct {
 	quiet, full                     bool
 	apiBase, hfBase                 string
 	poll                            time.Duration
+	queued                          bool
+	storeDSN                        string
 }
 
 func newTuneCmd() *cobra.Command {
@@ -43,7 +45,12 @@ a LoRA adapter on the local engine with a live loss curve, keeps the epoch with
 the best validation loss, and registers the result as local:NAME (the merged
 model in models/NAME.gguf, the adapter beside it). Jobs checkpoint as they go:
 run the same command again after an interruption and it resumes; run it after
-success and it reuses the result.`,
+success and it reuses the result.
+
+With --queue (a PostgreSQL store) the job goes to the team's queue instead: a
+'tunelab worker' in a copy of the lab trains it, keeping its checkpoints in
+the store so that another worker resumes it if that one dies, and this
+command follows it and fetches the tuned model when it is done.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTune(cmd, f) },
 	}
@@ -63,7 +70,9 @@ success and it reuses the result.`,
 	fl.IntVar(&f.threads, "threads", 0, "CPU threads (default: one per core)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
 	fl.StringVar(&f.apiBase, "api-base", "", "openai backend: the API's base URL (default https://api.openai.com/v1)")
-	fl.DurationVar(&f.poll, "poll", 10*time.Second, "openai backend: how often to check the job")
+	fl.DurationVar(&f.poll, "poll", 10*time.Second, "openai backend and --queue: how often to check the job")
+	fl.BoolVar(&f.queued, "queue", false, "put the local job in the team's PostgreSQL queue for a tunelab worker to train, follow it, and fetch the tuned model")
+	fl.StringVar(&f.storeDSN, "store", "", "store to use instead of the config's (a SQLite path or postgres:// URL)")
 	fl.StringVar(&f.hfBase, "hf-base", "", "export backend: the Hugging Face model id to train on the GPU machine")
 	cmd.AddCommand(newTuneStatusCmd(), newTuneLogsCmd(), newTuneCancelCmd())
 	return cmd
@@ -102,7 +111,7 @@ func labDir(cmd *cobra.Command) (string, error) {
 func runTune(cmd *cobra.Command, f tuneFlags) error {
 	ctx := cmd.Context()
 	cfgPath, _ := cmd.Flags().GetString("config")
-	w, err := workspace.Open(ctx, cfgPath, workspace.Options{})
+	w, err := workspace.Open(ctx, cfgPath, workspace.Options{StoreDSN: f.storeDSN})
 	if err != nil {
 		return err
 	}
@@ -125,6 +134,9 @@ func runTune(cmd *cobra.Command, f tuneFlags) error {
 			return runTuneOpenAI(cmd, w, f, s, builder)
 		}
 		return runTuneExport(cmd, w, f, s, builder, ref)
+	}
+	if f.queued {
+		return runTuneQueued(cmd, w, f, s)
 	}
 	threads := f.threads
 	if threads <= 0 {
@@ -249,13 +261,24 @@ func newTuneLogsCmd() *cobra.Command {
 }
 
 func newTuneCancelCmd() *cobra.Command {
-	var apiBase string
+	var apiBase, storeDSN string
 	cmd := &cobra.Command{
 		Use:   "cancel JOB",
-		Short: "Stop a running job (a local job keeps its last checkpoint; an OpenAI job is cancelled at the provider)",
+		Short: "Stop a running job (a local job keeps its last checkpoint; an OpenAI job is cancelled at the provider; a queued job leaves the queue)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			jobs, job, err := loadJob(cmd, args[0])
+			if errors.Is(err, finetune.ErrNoJob) || (err == nil && job.Spec.Backend == "local" && !job.Alive()) {
+				// Not running here: it may be queued for the team's workers.
+				cancelled, qerr := cancelQueued(cmd, args[0], storeDSN)
+				if qerr != nil {
+					return qerr
+				}
+				if cancelled {
+					fmt.Fprintf(cmd.OutOrStdout(), "cancelled queued job %s\n", args[0])
+					return nil
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -290,5 +313,6 @@ func newTuneCancelCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&apiBase, "api-base", "", "OpenAI jobs: the API's base URL (default https://api.openai.com/v1)")
+	cmd.Flags().StringVar(&storeDSN, "store", "", "queued jobs: the PostgreSQL store to use instead of the config's")
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -24,16 +25,23 @@ func newWorkerCmd() *cobra.Command {
 		concurrency int
 		rescueAfter time.Duration
 		quiet       bool
+		tuneSlots   int
+		threads     int
 	)
 	cmd := &cobra.Command{
 		Use:   "worker",
-		Short: "Take queued evaluation calls from the team's PostgreSQL store and run them",
-		Long: `Runs the calls that 'tunelab eval --queue' puts in the queue, on this machine,
-until stopped. Start as many workers as you like, on any machines that reach
+		Short: "Take queued evaluation calls and tuning jobs from the team's PostgreSQL store and run them",
+		Long: `Runs the calls that 'tunelab eval --queue' and the tuning jobs that
+'tunelab tune --queue' put in the queue, on this machine, until stopped. Start as many workers as you like, on any machines that reach
 the database; each must run in a copy of the same lab (tunelab.yaml, data and
 local model files), which it checks before taking a run's calls. A worker that
 dies mid-call loses nothing: its calls are given to another worker after
---rescue-after. Results land in the store once, whoever runs them.`,
+--rescue-after. Results land in the store once, whoever runs them.
+
+A tuning job trains in slices of half --rescue-after: each slice ends at a
+checkpoint kept in the store, and the next slice, here or on another worker,
+resumes from it. The tuned model goes into the store, where the machine that
+queued the job (and any worker evaluating it) fetches it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -57,8 +65,14 @@ dies mid-call loses nothing: its calls are given to another worker after
 			tally := &workerTally{}
 			fatal := make(chan error, 1)
 			exec := &eval.Executor{Runner: &eval.Runner{Store: w.Store, Scorers: scorers, Primary: primary}, Prepare: w.PrepareRun}
+			if threads <= 0 {
+				threads = runtime.NumCPU()
+			}
+			stopping, stopTraining := context.WithCancel(context.Background())
+			defer stopTraining()
+			tuner := &labTuner{w: w, threads: threads, stderr: stderr, fatal: fatal, stopping: stopping}
 			q, err := queue.Open(ctx, w.DSN, queue.Options{
-				Exec: exec, Concurrency: concurrency, RescueAfter: rescueAfter,
+				Exec: exec, Concurrency: concurrency, RescueAfter: rescueAfter, Tuner: tuner, TuneSlots: tuneSlots,
 				Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 				Done: func(res lab.CallResult, err error) {
 					tally.add(res, err)
@@ -78,7 +92,7 @@ dies mid-call loses nothing: its calls are given to another worker after
 			if err := q.Start(context.WithoutCancel(ctx)); err != nil {
 				return err
 			}
-			fmt.Fprintf(stderr, "worker: taking calls, %d at a time; stop with Ctrl-C (calls in flight are finished or handed back)\n", concurrency)
+			fmt.Fprintf(stderr, "worker: taking calls, %d at a time, and tuning jobs, %d at a time; stop with Ctrl-C (calls in flight are finished or handed back)\n", concurrency, tuneSlots)
 			tick := time.NewTicker(10 * time.Second)
 			defer tick.Stop()
 			var stopErr error
@@ -95,6 +109,7 @@ dies mid-call loses nothing: its calls are given to another worker after
 					}
 				}
 			}
+			stopTraining()
 			if err := q.Stop(30 * time.Second); err != nil && stopErr == nil {
 				stopErr = err
 			}
@@ -107,6 +122,8 @@ dies mid-call loses nothing: its calls are given to another worker after
 	f.IntVar(&concurrency, "concurrency", 0, "calls to run at once (default: the config's concurrency)")
 	f.DurationVar(&rescueAfter, "rescue-after", 10*time.Minute, "hand a call taken by a worker that has not finished it after this long to another worker; longer than any call takes")
 	f.BoolVar(&quiet, "quiet", false, "no periodic counts, only the final line")
+	f.IntVar(&tuneSlots, "tune-slots", 1, "tuning jobs to train at once (0: take none); each uses --threads cores")
+	f.IntVar(&threads, "threads", 0, "CPU threads for a tuning job (default: one per core)")
 	return cmd
 }
 

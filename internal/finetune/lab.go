@@ -124,10 +124,20 @@ type LabRequest struct {
 	OnLog      func(string)
 }
 
-// TuneLab prepares the lab's data and runs (or resumes, or reuses) the
-// local LoRA job the settings describe.
-func TuneLab(ctx context.Context, req LabRequest) (*Job, error) {
-	s, w := req.Settings, req.W
+// Plan is a local tuning job of a lab, ready to run: what it trains, on
+// which data, and where its files go.
+type Plan struct {
+	Spec      Spec
+	Data      *Prepared
+	BasePath  string
+	ModelsDir string
+	Jobs      Jobs
+}
+
+// PlanLab prepares the lab's data for the local job the settings describe.
+// Two labs with the same data, base model file and settings plan the same
+// job id, which is how a worker checks it may train a queued job.
+func PlanLab(w *workspace.Workspace, s Settings) (*Plan, error) {
 	ref, err := provider.ParseRef(s.Base)
 	if err != nil {
 		return nil, fmt.Errorf("tune base %s: %w", s.Base, err)
@@ -175,11 +185,25 @@ func TuneLab(ctx context.Context, req LabRequest) (*Job, error) {
 	if s.NameByJob {
 		spec.Name = strings.TrimSuffix(filepath.Base(basePath), ".gguf") + "-" + spec.ID()
 	}
-	if req.OnData != nil {
-		req.OnData(data, spec)
+	return &Plan{Spec: spec, Data: data, BasePath: basePath, ModelsDir: filepath.Join(w.Config.Dir, local.ModelsDir), Jobs: LabJobs(w)}, nil
+}
+
+// Request is the local request that runs the plan.
+func (p *Plan) Request(threads int) LocalRequest {
+	return LocalRequest{Jobs: p.Jobs, BasePath: p.BasePath, ModelsDir: p.ModelsDir, Spec: p.Spec, Data: p.Data, Threads: threads}
+}
+
+// TuneLab prepares the lab's data and runs (or resumes, or reuses) the
+// local LoRA job the settings describe.
+func TuneLab(ctx context.Context, req LabRequest) (*Job, error) {
+	p, err := PlanLab(req.W, req.Settings)
+	if err != nil {
+		return nil, err
 	}
-	return RunLocal(ctx, LocalRequest{
-		Jobs: LabJobs(w), BasePath: basePath, ModelsDir: filepath.Join(w.Config.Dir, local.ModelsDir), Spec: spec, Data: data,
-		Threads: req.Threads, OnProgress: req.OnProgress, OnLog: req.OnLog,
-	})
+	if req.OnData != nil {
+		req.OnData(p.Data, p.Spec)
+	}
+	r := p.Request(req.Threads)
+	r.OnProgress, r.OnLog = req.OnProgress, req.OnLog
+	return RunLocal(ctx, r)
 }

@@ -24,6 +24,8 @@ type LocalRequest struct {
 	// OnProgress sees every optimiser step; OnLog each epoch's summary.
 	OnProgress func(Progress)
 	OnLog      func(string)
+	// OnCheckpoint runs after each checkpoint is written (see Hooks).
+	OnCheckpoint func() error
 }
 
 // modelJob is the job a tuned model file records, "" when none.
@@ -118,7 +120,7 @@ func RunLocal(ctx context.Context, req LocalRequest) (*Job, error) {
 			return fail(err)
 		}
 	}
-	res, err := Train(ctx, tr, req.Data.Train, req.Data.Valid, spec.Train, req.Jobs.Path(id), req.OnProgress)
+	res, err := TrainWith(ctx, tr, req.Data.Train, req.Data.Valid, spec.Train, req.Jobs.Path(id), Hooks{OnProgress: req.OnProgress, OnCheckpoint: req.OnCheckpoint})
 	if err != nil {
 		return fail(err)
 	}
@@ -149,4 +151,17 @@ func RunLocal(ctx context.Context, req LocalRequest) (*Job, error) {
 		return nil, err
 	}
 	return job, nil
+}
+
+// Finished returns the plan's job when it succeeded before and its tuned
+// model file is still its result, else nil.
+func Finished(p *Plan) *Job {
+	job, err := p.Jobs.Load(p.Spec.ID())
+	if err != nil || job.Status != StatusSucceeded {
+		return nil
+	}
+	if modelJob(filepath.Join(p.ModelsDir, p.Spec.Name+".gguf")) != job.ID {
+		return nil
+	}
+	return job
 }

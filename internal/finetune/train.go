@@ -123,6 +123,22 @@ const (
 // return tr holds the best epoch's weights (by validation loss, or the
 // last when there is no validation data).
 func Train(ctx context.Context, tr *engine.Trainer, train, valid []Example, cfg Config, dir string, onProgress func(Progress)) (*Result, error) {
+	return TrainWith(ctx, tr, train, valid, cfg, dir, Hooks{OnProgress: onProgress})
+}
+
+// Hooks are what a caller of TrainWith hears of the run.
+type Hooks struct {
+	// OnProgress sees every optimiser step and every validation.
+	OnProgress func(Progress)
+	// OnCheckpoint runs after each checkpoint is written to dir (including
+	// the one an interruption writes, and the last), so the caller can copy
+	// dir elsewhere; an error ends training with it.
+	OnCheckpoint func() error
+}
+
+// TrainWith is Train with hooks.
+func TrainWith(ctx context.Context, tr *engine.Trainer, train, valid []Example, cfg Config, dir string, hooks Hooks) (*Result, error) {
+	onProgress := hooks.OnProgress
 	cfg = cfg.Defaults()
 	if len(train) == 0 {
 		return nil, errors.New("train: no training examples")
@@ -166,7 +182,15 @@ func Train(ctx context.Context, tr *engine.Trainer, train, valid []Example, cfg 
 		if err != nil {
 			return err
 		}
-		return tr.SaveCheckpoint(ckpt, []gguf.KV{{Key: "tunelab.train_state", Value: string(raw)}})
+		if err := tr.SaveCheckpoint(ckpt, []gguf.KV{{Key: "tunelab.train_state", Value: string(raw)}}); err != nil {
+			return err
+		}
+		if hooks.OnCheckpoint != nil {
+			// A best-epoch file is always followed by a checkpoint, so
+			// this one hook sees both.
+			return hooks.OnCheckpoint()
+		}
+		return nil
 	}
 	result := func() *Result {
 		return &Result{Steps: st.Step, Epochs: st.Epoch, Train: st.Train, Valid: st.Valid, BestValid: st.BestValid,

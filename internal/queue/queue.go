@@ -1,7 +1,8 @@
-// Package queue keeps the calls of a distributed run in PostgreSQL with
-// River, so that any number of `tunelab worker` processes, on any machines
-// that reach the database, drain them. It implements eval.Queue for the
-// coordinator and feeds an eval.Executor in each worker. River's tables
+// Package queue keeps the calls of a distributed run, and tuning jobs, in
+// PostgreSQL with River, so that any number of `tunelab worker` processes,
+// on any machines that reach the database, drain them. It implements
+// eval.Queue for the coordinator and feeds an eval.Executor (and a Tuner)
+// in each worker. River's tables
 // live in the store's own schema, beside tunelab's.
 package queue
 
@@ -72,6 +73,10 @@ type Options struct {
 	Done func(res lab.CallResult, err error)
 	// Logger receives River's own messages; nil discards them.
 	Logger *slog.Logger
+	// Tuner trains queued tuning jobs in this process, TuneSlots at once
+	// (none when either is unset).
+	Tuner     Tuner
+	TuneSlots int
 }
 
 // Queue is a connection to the queue in one PostgreSQL schema.
@@ -124,6 +129,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Queue, error) {
 		q.pool.Close()
 		return nil, fmt.Errorf("open %s: %w", q.where, err)
 	}
+	if err := river.AddWorkerSafely(workers, &tuneWorker{tuner: opts.Tuner, slice: rescue / 2}); err != nil {
+		q.pool.Close()
+		return nil, fmt.Errorf("open %s: %w", q.where, err)
+	}
 	rc := &river.Config{
 		Schema:  schema,
 		Logger:  logger,
@@ -137,11 +146,19 @@ func Open(ctx context.Context, dsn string, opts Options) (*Queue, error) {
 		MaxAttempts:          maxAttempts,
 		RetryPolicy:          retryPolicy{},
 	}
+	rc.Queues = map[string]river.QueueConfig{}
 	if opts.Exec != nil && opts.Concurrency > 0 {
-		rc.Queues = map[string]river.QueueConfig{Name: {MaxWorkers: opts.Concurrency}}
+		rc.Queues[Name] = river.QueueConfig{MaxWorkers: opts.Concurrency}
+	}
+	if opts.Tuner != nil && opts.TuneSlots > 0 {
+		rc.Queues[TuneName] = river.QueueConfig{MaxWorkers: opts.TuneSlots}
+	}
+	if len(rc.Queues) > 0 {
 		rc.FetchCooldown = 20 * time.Millisecond
 		rc.FetchPollInterval = 500 * time.Millisecond
 		q.works = true
+	} else {
+		rc.Queues = nil
 	}
 	if q.client, err = river.NewClient(riverpgxv5.New(q.pool), rc); err != nil {
 		q.pool.Close()

@@ -127,14 +127,32 @@ type labTuner struct {
 
 	mu   sync.Mutex
 	host string
+	// plan is the last job planned: its next slice skips preparing the
+	// data again.
+	plan *finetune.Plan
 }
 
-func (t *labTuner) Tune(ctx context.Context, qj queue.TuneJob) error {
+// planFor plans the queued job in this lab, once per job.
+func (t *labTuner) planFor(qj queue.TuneJob, s finetune.Settings) (*finetune.Plan, bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.plan != nil && t.plan.Spec.ID() == qj.ID {
+		return t.plan, false, nil
+	}
+	plan, err := finetune.PlanLab(t.w, s)
+	if err != nil {
+		return nil, false, err
+	}
+	t.plan = plan
+	return plan, true, nil
+}
+
+func (t *labTuner) Tune(ctx context.Context, qj queue.TuneJob, yieldAt time.Time) error {
 	var s finetune.Settings
 	if err := json.Unmarshal(qj.Settings, &s); err != nil {
 		return fmt.Errorf("%w: job %s: unreadable settings: %v", queue.ErrPermanent, qj.ID, err)
 	}
-	plan, err := finetune.PlanLab(t.w, s)
+	plan, first, err := t.planFor(qj, s)
 	if err == nil && plan.Spec.ID() != qj.ID {
 		err = fmt.Errorf("this lab plans job %s from the same settings, so its data, prompt or base model file differ from the lab that queued it; run the worker in a copy of that lab", plan.Spec.ID())
 	}
@@ -166,11 +184,16 @@ func (t *labTuner) Tune(ctx context.Context, qj queue.TuneJob) error {
 	if err := publish(finetune.RemoteStatus{Status: finetune.StatusRunning}); err != nil {
 		return fmt.Errorf("tuning job %s: %w", qj.ID, err)
 	}
-	fmt.Fprintf(t.stderr, "worker: training job %s (%s)\n", qj.ID, plan.Spec.Base)
+	if first {
+		fmt.Fprintf(t.stderr, "worker: training job %s (%s)\n", qj.ID, plan.Spec.Base)
+	}
 	req := plan.Request(t.threads)
+	req.YieldAt = yieldAt
 	var last time.Time
 	var statusErr error
+	var latest finetune.Progress
 	req.OnProgress = func(p finetune.Progress) {
+		latest = p
 		if time.Since(last) < 2*time.Second || statusErr != nil {
 			return
 		}
@@ -192,9 +215,10 @@ func (t *labTuner) Tune(ctx context.Context, qj queue.TuneJob) error {
 		switch {
 		case queue.Canceled(ctx):
 			err = errors.Join(err, publish(finetune.RemoteStatus{Status: finetune.StatusCancelled}))
-		case runCtx.Err() != nil:
+		case runCtx.Err() != nil, errors.Is(err, finetune.ErrYielded):
 			// A slice ended or the worker is stopping: the next slice, here
 			// or elsewhere, resumes from the checkpoint.
+			fmt.Fprintf(t.stderr, "worker: job %s: checkpoint at step %d of %d; back in the queue for the next slice\n", qj.ID, latest.Step, latest.Steps)
 			err = errors.Join(fmt.Errorf("%w: %w", queue.ErrYield, err), publish(finetune.RemoteStatus{Status: finetune.StatusInterrupted}))
 		default:
 			err = errors.Join(fmt.Errorf("%w: %w", queue.ErrPermanent, err), publish(finetune.RemoteStatus{Status: finetune.StatusFailed, Error: err.Error()}))

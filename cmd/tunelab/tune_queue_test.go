@@ -30,18 +30,18 @@ func TestQueuedTuneMovesBetweenWorkers(t *testing.T) {
 	tuneArgs := []string{"--base", "local:tiny", "--epochs", "2", "--rank", "4", "--max-tokens", "512", "--threads", "1"}
 	labs := map[string]string{}
 	for _, name := range []string{"coordinator", "worker 1", "worker 2", "uninterrupted"} {
-		labs[name] = newLab(t)
-		tinyBase(t, labs[name])
+		labs[name] = smallTuneLab(t)
 	}
-	// Short rescue and slices: a killed worker's job moves on in seconds,
-	// and every worker trains in several slices.
-	common := []string{"--store", dsn, "--rescue-after", "6s"}
+	// Short rescue and slices (half of it): a killed worker's job moves on
+	// in seconds, and every worker trains in several slices.
+	common := []string{"--store", dsn, "--rescue-after", "12s"}
 	coord := &proc{name: "coordinator", dir: labs["coordinator"],
 		args: append([]string{"tune", "--queue", "--store", dsn, "--poll", "200ms", "--quiet"}, tuneArgs...)}
 	worker := func(name string) *proc {
-		return &proc{name: name, dir: labs[name], args: append([]string{"worker", "--threads", "1", "--concurrency", "2", "--quiet"}, common...)}
+		return &proc{name: name, dir: labs[name], args: append([]string{"worker", "--threads", "1", "--concurrency", "2"}, common...)}
 	}
 	w1, w2 := worker("worker 1"), worker("worker 2")
+	start := time.Now()
 	coord.start(t)
 	defer func() { _ = coord.cmd.Process.Signal(syscall.SIGKILL) }()
 
@@ -67,6 +67,7 @@ func TestQueuedTuneMovesBetweenWorkers(t *testing.T) {
 		_, err := st.Artifact(context.Background(), finetune.JobArtifact(id, "checkpoint.gguf"))
 		return err == nil
 	})
+	t.Logf("%s: worker 1 checkpointed job %s; killing it", time.Since(start).Round(time.Second), id)
 	w1.kill(t)
 	if _, err := st.Artifact(context.Background(), finetune.JobArtifact(id, "job.json")); err == nil {
 		t.Fatal("worker 1 finished the job before it was killed; the test needs a longer job")
@@ -89,6 +90,7 @@ func TestQueuedTuneMovesBetweenWorkers(t *testing.T) {
 	if !strings.Contains(out, "tuned local:tiny: local:tiny-tuned (job "+id) || !strings.Contains(out, "trained by") {
 		t.Fatalf("coordinator output:\n%s", out)
 	}
+	t.Logf("%s: worker 2 finished the job", time.Since(start).Round(time.Second))
 	job := onlyJob(t, labs["coordinator"])
 	if job.Status != finetune.StatusSucceeded || job.Result == nil || !job.Result.Resumed {
 		t.Fatalf("the coordinator's record of job %s: status %s, result %+v", job.ID, job.Status, job.Result)
@@ -98,6 +100,7 @@ func TestQueuedTuneMovesBetweenWorkers(t *testing.T) {
 	if r := tunelab(t, labs["uninterrupted"], nil, append([]string{"tune"}, tuneArgs...)...); r.code != 0 {
 		t.Fatalf("uninterrupted tune exit %d: %s", r.code, r.stderr)
 	}
+	t.Logf("%s: trained uninterrupted", time.Since(start).Round(time.Second))
 	for _, file := range []string{"tiny-tuned.lora.gguf", "tiny-tuned.gguf"} {
 		a, _ := os.ReadFile(filepath.Join(labs["coordinator"], "models", file))
 		b, _ := os.ReadFile(filepath.Join(labs["uninterrupted"], "models", file))
@@ -122,14 +125,16 @@ func TestQueuedTuneMovesBetweenWorkers(t *testing.T) {
 	t.Run("a worker fetches the tuned model to evaluate it", func(t *testing.T) {
 		w2.kill(t)
 		// A third copy of the lab, without the tuned model, works the calls.
-		fresh := newLab(t)
-		tinyBase(t, fresh)
+		fresh := smallTuneLab(t)
 		labs["worker 3"] = fresh
 		w3 := worker("worker 3")
+		// Calls on a cold model can take seconds on a loaded machine: give
+		// them far more than the test's short tuning slices.
+		w3.args[len(w3.args)-1] = "2m"
 		w3.start(t)
 		defer func() { _ = w3.cmd.Process.Signal(syscall.SIGKILL) }()
 		r := tunelab(t, labs["coordinator"], nil, "eval", "--queue", "--local-workers", "0", "--store", dsn,
-			"--model", "local:tiny-tuned", "--limit", "2", "--quiet", "--json", "tuned.json")
+			"--model", "local:tiny-tuned", "--limit", "3", "--quiet", "--json", "tuned.json")
 		if r.code != 0 {
 			t.Fatalf("eval exit %d: %s\nworker 3:\n%s", r.code, r.stderr, w3.out.String())
 		}
@@ -186,4 +191,39 @@ func waitFor(t *testing.T, what string, p *proc, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// smallTuneLab is the example lab cut down so a tuning job takes seconds
+// and still spans several checkpoints (every 20 steps): 80 train rows
+// (68 after the validation split, 17 steps an epoch), one prompt, short
+// answers, and the tiny generated base model.
+func smallTuneLab(t *testing.T) string {
+	t.Helper()
+	dir := newLab(t)
+	tinyBase(t, dir)
+	train := filepath.Join(dir, "data", "train.jsonl")
+	raw, err := os.ReadFile(train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(raw), "\n")
+	if err := os.WriteFile(train, []byte(strings.Join(lines[:80], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "tunelab.yaml")
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(cfg)
+	from, to := strings.Index(text, "\nprompts:\n"), strings.Index(text, "\nscorers:\n")
+	if from < 0 || to < from || !strings.Contains(text, "max_tokens: 64") {
+		t.Fatal("the example's tunelab.yaml changed shape; update smallTuneLab")
+	}
+	text = text[:from] + "\nprompts:\n  - technique: zero-shot\n" + text[to:]
+	text = strings.Replace(text, "max_tokens: 64", "max_tokens: 8", 1)
+	if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -145,6 +145,7 @@ type workerTally struct {
 	calls, cached, errs, failed, dropped int
 	reported                             int
 	start                                time.Time
+	lastErr                              string // why the last call was handed back
 }
 
 func (t *workerTally) add(res lab.CallResult, err error) {
@@ -158,6 +159,7 @@ func (t *workerTally) add(res lab.CallResult, err error) {
 		t.dropped++
 	case err != nil:
 		t.failed++
+		t.lastErr = err.Error()
 	case res.Error != "":
 		t.calls++
 		t.errs++
@@ -177,4 +179,8 @@ func (t *workerTally) report(w io.Writer, final bool) {
 	}
 	t.reported = t.calls + t.failed + t.dropped
 	fmt.Fprintf(w, "worker: %d calls done (%d from cache, %d model errors recorded), %d handed back to the queue, %d dropped with their canceled run\n", t.calls, t.cached, t.errs, t.failed, t.dropped)
+	if t.lastErr != "" {
+		fmt.Fprintf(w, "worker: the last call handed back failed with: %s\n", t.lastErr)
+		t.lastErr = ""
+	}
 }

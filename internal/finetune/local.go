@@ -24,8 +24,10 @@ type LocalRequest struct {
 	// OnProgress sees every optimiser step; OnLog each epoch's summary.
 	OnProgress func(Progress)
 	OnLog      func(string)
-	// OnCheckpoint runs after each checkpoint is written (see Hooks).
+	// OnCheckpoint runs after each checkpoint is written, and YieldAt
+	// stops training at a checkpoint (see Hooks).
 	OnCheckpoint func() error
+	YieldAt      time.Time
 }
 
 // modelJob is the job a tuned model file records, "" when none.
@@ -80,7 +82,7 @@ func RunLocal(ctx context.Context, req LocalRequest) (*Job, error) {
 	}
 	fail := func(err error) (*Job, error) {
 		job.PID = 0
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, ErrYielded) {
 			// Someone may have cancelled the job from another process.
 			if cur, lerr := req.Jobs.Load(id); lerr == nil && cur.Status == StatusCancelled {
 				job.Status = StatusCancelled
@@ -120,7 +122,7 @@ func RunLocal(ctx context.Context, req LocalRequest) (*Job, error) {
 			return fail(err)
 		}
 	}
-	res, err := TrainWith(ctx, tr, req.Data.Train, req.Data.Valid, spec.Train, req.Jobs.Path(id), Hooks{OnProgress: req.OnProgress, OnCheckpoint: req.OnCheckpoint})
+	res, err := TrainWith(ctx, tr, req.Data.Train, req.Data.Valid, spec.Train, req.Jobs.Path(id), Hooks{OnProgress: req.OnProgress, OnCheckpoint: req.OnCheckpoint, YieldAt: req.YieldAt})
 	if err != nil {
 		return fail(err)
 	}

@@ -134,7 +134,15 @@ type Hooks struct {
 	// the one an interruption writes, and the last), so the caller can copy
 	// dir elsewhere; an error ends training with it.
 	OnCheckpoint func() error
+	// YieldAt, when set, stops training at a checkpoint once it has
+	// passed, with ErrYielded; at least one step is taken first, so a run
+	// resumed slice by slice always gets further, however slowly it starts.
+	YieldAt time.Time
 }
+
+// ErrYielded means training stopped at a checkpoint because Hooks.YieldAt
+// passed; running it again resumes.
+var ErrYielded = errors.New("training stopped at a checkpoint for its next slice")
 
 // TrainWith is Train with hooks.
 func TrainWith(ctx context.Context, tr *engine.Trainer, train, valid []Example, cfg Config, dir string, hooks Hooks) (*Result, error) {
@@ -214,6 +222,13 @@ func TrainWith(ctx context.Context, tr *engine.Trainer, train, valid []Example, 
 	for st.Epoch < cfg.Epochs {
 		batches := epochs[st.Epoch]
 		for st.Micro < len(batches) {
+			if !hooks.YieldAt.IsZero() && st.Step > step0 && time.Now().After(hooks.YieldAt) {
+				st.ElapsedNS = int64(elapsed0 + time.Since(start))
+				if err := save(); err != nil {
+					return nil, fmt.Errorf("train: %w", err)
+				}
+				return nil, ErrYielded
+			}
 			if err := ctx.Err(); err != nil {
 				st.ElapsedNS = int64(elapsed0 + time.Since(start))
 				if serr := save(); serr != nil {

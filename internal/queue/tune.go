@@ -36,11 +36,12 @@ func (TuneJob) InsertOpts() river.InsertOpts {
 	}
 }
 
-// Tuner trains queued jobs in a worker. Tune must leave the job's progress
+// Tuner trains queued jobs in a worker. Tune should stop at a checkpoint
+// soon after yieldAt, returning ErrYield, and must leave the job's progress
 // where another worker can resume it (a checkpoint in the store) before it
-// returns, whether it finished, failed or was stopped.
+// returns, whether it finished, yielded, failed or was stopped.
 type Tuner interface {
-	Tune(ctx context.Context, job TuneJob) error
+	Tune(ctx context.Context, job TuneJob, yieldAt time.Time) error
 }
 
 // ErrPermanent marks a tuning failure that another attempt would repeat
@@ -48,8 +49,8 @@ type Tuner interface {
 var ErrPermanent = errors.New("permanent failure")
 
 // ErrYield marks a Tuner that stopped at a checkpoint before the job was
-// done (its worker is shutting down): the job goes back to the queue at
-// once, for any worker, at no cost in attempts.
+// done (its slice ended, or its worker is shutting down): the job goes
+// back to the queue at once, for any worker, at no cost in attempts.
 var ErrYield = errors.New("stopped at a checkpoint")
 
 // tuneWorker hands River's tuning jobs to the Tuner in slices. River
@@ -67,15 +68,13 @@ func (w *tuneWorker) Work(ctx context.Context, job *river.Job[TuneJob]) error {
 	if w.tuner == nil {
 		return errors.New("this process does not train")
 	}
-	sliceCtx, cancel := context.WithTimeout(ctx, w.slice)
-	defer cancel()
-	err := w.tuner.Tune(sliceCtx, job.Args)
+	err := w.tuner.Tune(ctx, job.Args, time.Now().Add(w.slice))
 	switch {
 	case err == nil:
 		return nil
 	case Canceled(ctx):
 		return river.JobCancel(err)
-	case sliceCtx.Err() != nil, errors.Is(err, ErrYield):
+	case ctx.Err() != nil, errors.Is(err, ErrYield):
 		// The slice ended or this worker is stopping: the checkpoint is
 		// in the store, so the job is free for any worker right away.
 		return river.JobSnooze(0)

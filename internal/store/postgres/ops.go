@@ -126,6 +126,7 @@ func (s *Store) SaveResult(ctx context.Context, r lab.CallResult) error {
 	if err := codec.CheckResult(r); err != nil {
 		return fmt.Errorf("save %s: %w", codec.Describe(r), err)
 	}
+	r = codec.CleanResult(r)
 	scores, err := codec.Scores(r.Scores)
 	if err != nil {
 		return fmt.Errorf("save %s: encode scores: %w", codec.Describe(r), err)

@@ -51,15 +51,26 @@ func testResultRoundTrip(t *testing.T, h *harness) {
 	extremes.Scores = map[string]lab.Score{"tiny": {Value: math.SmallestNonzeroFloat64}, "third": {Value: 1.0 / 3}}
 	extremes.CreatedAt = time.Time{}
 
+	withNUL := sampleResult("r", "c", "nul", 0)
+	withNUL.Output, withNUL.Answer, withNUL.Error = "a\x00b", "\x00", "cut\x00"
+	withNUL.Scores = map[string]lab.Score{"label": {Value: 0, Reason: "got \"\x00\""}}
+
+	// PostgreSQL cannot hold NUL in text: both stores keep U+FFFD.
+	nulWant := withNUL
+	nulWant.Output, nulWant.Answer, nulWant.Error = "a\uFFFDb", "\uFFFD", "cut\uFFFD"
+	nulWant.Scores = map[string]lab.Score{"label": {Value: 0, Reason: "got \"\uFFFD\""}}
+
 	tests := []struct {
 		name string
 		r    lab.CallResult
+		want *lab.CallResult // nil: r itself
 	}{
-		{"full", sampleResult("r", "c", "full", 0)},
-		{"error without scores", failed},
-		{"empty scores map", emptyScores},
-		{"extreme numbers and zero time", extremes},
-		{"negative repeat and odd ids", sampleResult("r", "c/ü 1", "case\t'2'", -1)},
+		{"full", sampleResult("r", "c", "full", 0), nil},
+		{"error without scores", failed, nil},
+		{"empty scores map", emptyScores, nil},
+		{"extreme numbers and zero time", extremes, nil},
+		{"negative repeat and odd ids", sampleResult("r", "c/ü 1", "case\t'2'", -1), nil},
+		{"NUL characters", withNUL, &nulWant},
 	}
 	s := h.store(t)
 	mustSaveRun(t, s, sampleRun("r", base))
@@ -72,7 +83,11 @@ func testResultRoundTrip(t *testing.T, h *harness) {
 					got = append(got, r)
 				}
 			}
-			checkResults(t, got, []lab.CallResult{tc.r})
+			want := tc.r
+			if tc.want != nil {
+				want = *tc.want
+			}
+			checkResults(t, got, []lab.CallResult{want})
 		})
 	}
 }

@@ -10,6 +10,8 @@
 //   - SaveResult for a run never saved fails with lab.ErrNotFound;
 //   - SaveRun replacing a run keeps its results;
 //   - non-finite numbers (NaN, ±Inf) are refused, not stored as something else;
+//   - NUL characters in a result's text are kept as U+FFFD (PostgreSQL text
+//     cannot hold NUL);
 //   - Close may be called twice; use after Close returns an error;
 //   - an artifact is stored in parts of serving.PartSize, so the suite
 //     writes one larger than several parts.

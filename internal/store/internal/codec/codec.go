@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/tunelab/tunelab/internal/lab"
 )
@@ -64,6 +65,28 @@ func CheckResult(r lab.CallResult) error {
 		}
 	}
 	return nil
+}
+
+// NUL is the one character PostgreSQL's text and jsonb cannot hold; a small
+// model can emit it. Both stores keep it as U+FFFD, the replacement
+// character, so a result reads back the same from either.
+const nulReplacement = "\uFFFD"
+
+// CleanResult returns r with every NUL in its text (output, answer, error
+// and score reasons) replaced by U+FFFD.
+func CleanResult(r lab.CallResult) lab.CallResult {
+	clean := func(s string) string { return strings.ReplaceAll(s, "\x00", nulReplacement) }
+	r.Output, r.Answer, r.Error = clean(r.Output), clean(r.Answer), clean(r.Error)
+	if r.Scores != nil {
+		// A copy: the caller's map stays as it was.
+		scores := make(map[string]lab.Score, len(r.Scores))
+		for name, sc := range r.Scores {
+			sc.Reason = clean(sc.Reason)
+			scores[name] = sc
+		}
+		r.Scores = scores
+	}
+	return r
 }
 
 // Describe names a result in error messages.

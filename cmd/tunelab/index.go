@@ -16,8 +16,8 @@ func newIndexCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "index",
 		Short: "Chunk and index the lab's knowledge: folders for retrieval (BM25); only changed files are re-indexed",
-		Long: `Chunks the files of the lab's knowledge: folders (Markdown, text, HTML) and
-indexes them for retrieval. Only new and changed files are re-indexed (by content
+		Long: `Chunks the files of the lab's knowledge: folders (Markdown, text, HTML, PDF text,
+JSONL records) and indexes them for retrieval. Only new and changed files are re-indexed (by content
 hash), and files no longer on disk are removed. Files that cannot be read or are
 not text are listed and skipped. Chunk size and overlap come from
 retrieval.chunk_tokens and retrieval.overlap; an index built with other values
@@ -86,7 +86,7 @@ func newRetrieveCmd() *cobra.Command {
 				fmt.Fprintln(out, "no chunk matches")
 			}
 			for i, h := range hits {
-				fmt.Fprintf(out, "%d. %s  score %.2f  [%s]\n   %s\n", i+1, h.Chunk.ID, h.Score, h.Chunk.Heading, shortText(h.Chunk.Text, 300))
+				fmt.Fprintf(out, "%d. %s  score %.2f  [%s]\n   %s\n", i+1, h.Chunk.ID, h.Score, h.Chunk.Label(), shortText(h.Chunk.Text, 300))
 			}
 			return nil
 		},

@@ -72,7 +72,7 @@ func TestIndexEmptyKnowledge(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := tunelab(t, dir, nil, "index")
-	if r.code == 0 || !strings.Contains(r.stderr, "no .md, .txt or .html documents found") {
+	if r.code == 0 || !strings.Contains(r.stderr, "no .md, .txt, .html, .pdf or .jsonl documents found") {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }

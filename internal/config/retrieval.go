@@ -46,6 +46,11 @@ type RetrievalSpec struct {
 	Task   string `yaml:"task"`
 	Prompt string `yaml:"prompt"`
 	Scorer string `yaml:"scorer"`
+	// Judge is a model (provider:model) that judges whether each answer
+	// given with retrieval is supported by the chunks it was given. Set,
+	// it decides groundedness and the hallucination rate; unset, they come
+	// from word overlap.
+	Judge string `yaml:"judge"`
 }
 
 // PromptRetrieval turns retrieval on for a prompt variant, optionally
@@ -133,6 +138,11 @@ func (c *Config) validateRetrieval() error {
 	if r.Embed != "" {
 		if _, err := provider.ParseRef(r.Embed); err != nil {
 			return c.Errorf("retrieval.embed", "%v", err)
+		}
+	}
+	if r.Judge != "" {
+		if _, err := provider.ParseRef(r.Judge); err != nil {
+			return c.Errorf("retrieval.judge", "%v (the model that judges groundedness, e.g. openai:gpt-4.1-mini)", err)
 		}
 	}
 	if r.Scorer == "" {

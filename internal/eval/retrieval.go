@@ -40,7 +40,8 @@ func retrieve(ctx context.Context, t *Target, ex lab.Example) ([]retrieval.Hit, 
 	}
 	ps := make([]prompt.Passage, len(hits))
 	for i, h := range hits {
-		ps[i] = prompt.Passage{ID: h.Chunk.ID, Heading: h.Chunk.Heading, Text: h.Chunk.Text}
+		// The label adds the chunk's location (a PDF page) to its heading.
+		ps[i] = prompt.Passage{ID: h.Chunk.ID, Heading: h.Chunk.Label(), Text: h.Chunk.Text}
 	}
 	return hits, ps, nil
 }
@@ -78,18 +79,36 @@ type RetrievalSummary struct {
 	Recall   float64 `json:"recall_at_k"`
 	MRR      float64 `json:"mrr"`
 	Labelled int     `json:"labelled_calls"`
-	// Groundedness is the mean share of answer words found in the
-	// retrieved text, over the Judged answers that had content words;
-	// HallucinationRate the share of those below the grounded threshold.
+	// GroundedBy says how groundedness was judged: "judge" when a model
+	// judged the answers (retrieval.judge), else "overlap" (the share of
+	// the answer's words found in the retrieved text).
+	GroundedBy string `json:"grounded_by"`
+	// Groundedness is the mean judged share, over the Judged answers that
+	// claimed anything: of the answer's claims the judge found supported,
+	// or of its content words found in the retrieved text.
+	// HallucinationRate is the share of those answers with an unsupported
+	// claim (judge), or below the grounded threshold (overlap).
 	Groundedness      float64 `json:"groundedness"`
 	HallucinationRate float64 `json:"hallucination_rate"`
 	Judged            int     `json:"answers_judged"`
+	// JudgeErrors counts answers the judge could not judge (its call
+	// failed or its reply was unreadable): left out of Judged, not hidden.
+	JudgeErrors int `json:"judge_errors,omitempty"`
+	// OverlapGroundedness and OverlapHallucinationRate are the word-overlap
+	// measures, kept beside a judge's to compare; with no judge they equal
+	// Groundedness and HallucinationRate.
+	OverlapGroundedness      float64 `json:"overlap_groundedness"`
+	OverlapHallucinationRate float64 `json:"overlap_hallucination_rate"`
 }
 
+// summarizeRetrieval measures a candidate's retrieval calls. When any
+// answer went to a groundedness judge, the judge's verdicts are the
+// groundedness and hallucination rate (word overlap is kept beside them);
+// otherwise word overlap is.
 func summarizeRetrieval(r *lab.Retrieval, rs []lab.CallResult) *RetrievalSummary {
-	s := &RetrievalSummary{Mode: r.Mode, K: r.K}
-	var rec, mrr, g float64
-	ungrounded := 0
+	s := &RetrievalSummary{Mode: r.Mode, K: r.K, GroundedBy: "overlap"}
+	var rec, mrr float64
+	var overlap, judge grounding
 	for _, res := range rs {
 		if sc, ok := res.Scores[ScoreRecall]; ok {
 			s.Labelled++
@@ -97,19 +116,44 @@ func summarizeRetrieval(r *lab.Retrieval, rs []lab.CallResult) *RetrievalSummary
 			mrr += res.Scores[ScoreMRR].Value
 		}
 		if sc, ok := res.Scores[ScoreGrounded]; ok {
-			s.Judged++
-			g += sc.Value
-			if !sc.Pass {
-				ungrounded++
-			}
+			overlap.add(sc)
+		}
+		if sc, ok := res.Scores[ScoreJudged]; ok {
+			judge.add(sc)
+		}
+		if res.Error == "" && judgeFailed(res) {
+			s.JudgeErrors++
 		}
 	}
 	if s.Labelled > 0 {
 		s.Recall, s.MRR = rec/float64(s.Labelled), mrr/float64(s.Labelled)
 	}
-	if s.Judged > 0 {
-		s.Groundedness = g / float64(s.Judged)
-		s.HallucinationRate = float64(ungrounded) / float64(s.Judged)
+	s.OverlapGroundedness, s.OverlapHallucinationRate, s.Judged = overlap.rates()
+	s.Groundedness, s.HallucinationRate = s.OverlapGroundedness, s.OverlapHallucinationRate
+	if judge.n > 0 || s.JudgeErrors > 0 {
+		s.GroundedBy = "judge"
+		s.Groundedness, s.HallucinationRate, s.Judged = judge.rates()
 	}
 	return s
+}
+
+// grounding sums one groundedness measure over answers.
+type grounding struct {
+	n, ungrounded int
+	sum           float64
+}
+
+func (g *grounding) add(sc lab.Score) {
+	g.n++
+	g.sum += sc.Value
+	if !sc.Pass {
+		g.ungrounded++
+	}
+}
+
+func (g grounding) rates() (mean, ungrounded float64, n int) {
+	if g.n == 0 {
+		return 0, 0, 0
+	}
+	return g.sum / float64(g.n), float64(g.ungrounded) / float64(g.n), g.n
 }

@@ -37,6 +37,9 @@ type Target struct {
 	// Retrieve, for a retrieval candidate, finds the knowledge chunks put
 	// into each case's prompt; their ids are recorded with the result.
 	Retrieve Retrieve
+	// Judge, for a retrieval candidate, judges whether each answer is
+	// supported by the chunks retrieved for it (nil: word overlap only).
+	Judge *GroundJudge
 }
 
 // Progress receives updates as calls finish. Implementations must be safe
@@ -232,8 +235,9 @@ func (r *Runner) prepare(ctx context.Context, run lab.RunInfo, targets []Target,
 	}
 	done := make(map[lab.CallKey]bool, len(existing))
 	for _, res := range existing {
-		// Errors are retried on resume: most were transient.
-		if res.Error == "" {
+		// Errors are retried on resume: most were transient. So are
+		// answers the groundedness judge failed on.
+		if res.Error == "" && !judgeFailed(res) {
 			done[res.Key()] = true
 		}
 	}
@@ -369,6 +373,9 @@ func (r *Runner) call(ctx context.Context, run lab.RunInfo, j job, repeats int, 
 	}
 	if t.Retrieve != nil {
 		retrievalScores(hits, j.ex, res.Answer, res.Scores)
+		if t.Judge != nil && !r.judgeGrounding(ctx, t.Judge, j.ex, res.Answer, hits, res.Scores) {
+			return res, false, false
+		}
 	}
 	res.CreatedAt = now()
 	return res, cached, true

@@ -72,8 +72,15 @@ func Table(w io.Writer, s eval.Summary) error {
 		if r.Labelled > 0 {
 			search = fmt.Sprintf("recall@%d %s, MRR %.2f over %d calls with a source", r.K, pct(r.Recall), r.MRR, r.Labelled)
 		}
-		fmt.Fprintf(w, "retrieval %s (%s, k=%d): %s; groundedness %s, hallucination rate %s over %d answers\n",
-			c.ID, r.Mode, r.K, search, pct(r.Groundedness), pct(r.HallucinationRate), r.Judged)
+		by := "by word overlap"
+		if r.GroundedBy == "judge" {
+			by = "judged by a model"
+			if r.JudgeErrors > 0 {
+				by += fmt.Sprintf(", %d answers it could not judge", r.JudgeErrors)
+			}
+		}
+		fmt.Fprintf(w, "retrieval %s (%s, k=%d): %s; groundedness %s, hallucination rate %s over %d answers (%s)\n",
+			c.ID, r.Mode, r.K, search, pct(r.Groundedness), pct(r.HallucinationRate), r.Judged, by)
 	}
 	for _, c := range s.Candidates {
 		if c.Errors == 0 && c.Retries == 0 {

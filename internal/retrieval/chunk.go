@@ -1,31 +1,52 @@
 // Package retrieval is tunelab's retrieval (RAG) core: it loads a task's
-// knowledge documents, splits them into heading-aware chunks, indexes them
-// for BM25 search (SQLite FTS5) and exact cosine search over caller-supplied
+// knowledge (Markdown, text, HTML, the text of PDFs page by page, and JSONL
+// records), splits it into heading-aware chunks, indexes them for BM25
+// search (SQLite FTS5) and exact cosine search over caller-supplied
 // embeddings, fuses ranked lists with reciprocal rank fusion, and scores
-// retrieval with recall@k and MRR. It imports no provider: embeddings come
-// in through an EmbedFunc so the same index serves every backend.
+// retrieval with recall@k and MRR and answers' groundedness by word overlap
+// or, with the prompt and reply reading here, by a model judge. It imports
+// no provider: embeddings come in through an EmbedFunc and the judge is
+// called by internal/eval, so the same index serves every backend.
 package retrieval
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
 )
 
-// Document is one knowledge file. ID is stable across runs (the path
-// relative to the loaded folder) so re-indexing can tell an edited document
+// Document is one knowledge file, or one record of a JSONL file. ID is
+// stable across runs (the path relative to the loaded folder, with
+// "#record-id" for a record) so re-indexing can tell an edited document
 // from a new one; Hash is the content hash that decides whether it changed.
 type Document struct {
 	ID   string
 	Path string
 	Text string
 	Hash string
+	// Title, when set, heads the heading path of every chunk (a JSONL
+	// record's title), because a record's text rarely repeats it.
+	Title string
+	// Plain marks text that is not Markdown (extracted from a PDF): none of
+	// its lines is read as a heading or a code fence, since "# of units"
+	// on a PDF page is prose.
+	Plain bool
+	// Pages are the byte offsets in Text at which each page starts (PDFs),
+	// so a chunk can say which pages it comes from.
+	Pages []int
+	// Loc is where the document comes from when that is not a file of its
+	// own (a JSONL record's url); every chunk carries it.
+	Loc string
 }
 
 // Chunk is a retrievable piece of a Document. Start and End are byte
 // offsets into Document.Text, so Text == doc.Text[Start:End]; Heading is
 // the path of headings above it ("Refund policy > Exceptions"), kept
-// because a paragraph often only makes sense with its section title.
+// because a paragraph often only makes sense with its section title. Loc
+// says where in its source the chunk is, for citing it: "page 3" or
+// "pages 3-4" in a PDF, a JSONL record's url; it is not searched, so a
+// page number cannot make a chunk match a query's number.
 type Chunk struct {
 	ID      string
 	DocID   string
@@ -33,6 +54,20 @@ type Chunk struct {
 	Text    string
 	Start   int
 	End     int
+	Loc     string `json:",omitempty"`
+}
+
+// Label is the chunk's heading and location as shown beside its text:
+// "Warranty > Claims", "Warranty (page 3)", "page 3".
+func (c Chunk) Label() string {
+	switch {
+	case c.Loc == "":
+		return c.Heading
+	case c.Heading == "":
+		return c.Loc
+	default:
+		return c.Heading + " (" + c.Loc + ")"
+	}
 }
 
 // ChunkOptions controls packing. Zero values take the defaults.
@@ -93,8 +128,12 @@ type section struct {
 func ChunkDocument(doc Document, opts ChunkOptions) []Chunk {
 	opts = opts.withDefaults()
 	var out []Chunk
-	for _, sec := range sections(doc.Text) {
+	for _, sec := range sections(doc.Text, doc.Plain, doc.Title) {
 		for _, r := range packSection(doc.Text, sec, opts) {
+			loc := doc.Loc
+			if len(doc.Pages) > 0 {
+				loc = pageLoc(doc.Pages, r.start, r.end)
+			}
 			out = append(out, Chunk{
 				ID:      doc.ID + "#" + strconv.Itoa(len(out)),
 				DocID:   doc.ID,
@@ -102,20 +141,37 @@ func ChunkDocument(doc Document, opts ChunkOptions) []Chunk {
 				Text:    doc.Text[r.start:r.end],
 				Start:   r.start,
 				End:     r.end,
+				Loc:     loc,
 			})
 		}
 	}
 	return out
 }
 
+// pageLoc names the pages the byte range [start, end) lies on; pages holds
+// each page's starting offset (an empty page starts where the next does,
+// so the last page starting at or before an offset is the one holding it).
+func pageLoc(pages []int, start, end int) string {
+	pageOf := func(off int) int {
+		return sort.Search(len(pages), func(i int) bool { return pages[i] > off }) // 1-based page number
+	}
+	first, last := pageOf(start), pageOf(max(end-1, start))
+	if first == last {
+		return "page " + strconv.Itoa(max(first, 1))
+	}
+	return "pages " + strconv.Itoa(max(first, 1)) + "-" + strconv.Itoa(last)
+}
+
 // sections walks the text line by line. ATX headings (# to ######) open a
 // section; fenced code blocks are opaque so a "# comment" inside one is not
-// a heading and the block stays one paragraph.
-func sections(text string) []section {
+// a heading and the block stays one paragraph. Plain text has neither:
+// its sections are its paragraphs under title alone. A non-empty title
+// heads every heading path.
+func sections(text string, plain bool, title string) []section {
 	var (
 		out     []section
 		stack   []string // heading titles by level-1
-		cur     section
+		cur     = section{heading: title}
 		para    []span
 		inFence bool
 		fence   string
@@ -143,6 +199,12 @@ func sections(text string) []section {
 		line := text[pos:end]
 		trimmed := strings.TrimSpace(line)
 		switch {
+		case plain:
+			if trimmed == "" {
+				flushPara()
+			} else {
+				para = append(para, words(text, pos, end)...)
+			}
 		case inFence:
 			para = append(para, words(text, pos, end)...)
 			if strings.HasPrefix(trimmed, fence) {
@@ -156,15 +218,15 @@ func sections(text string) []section {
 		case headingLevel(trimmed) > 0:
 			flushSection()
 			lvl := headingLevel(trimmed)
-			title := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(trimmed[lvl:]), "#"))
+			heading := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(trimmed[lvl:]), "#"))
 			if len(stack) >= lvl {
 				stack = stack[:lvl-1]
 			}
 			for len(stack) < lvl-1 {
 				stack = append(stack, "") // a skipped level, e.g. # then ###
 			}
-			stack = append(stack, title)
-			cur.heading = joinHeading(stack)
+			stack = append(stack, heading)
+			cur.heading = joinHeading(append([]string{title}, stack...))
 		case trimmed == "":
 			flushPara()
 		default:

@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS chunks (
 	heading TEXT NOT NULL,
 	text    TEXT NOT NULL,
 	start   INTEGER NOT NULL,
-	end     INTEGER NOT NULL
+	end     INTEGER NOT NULL,
+	loc     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(heading, text, tokenize = 'porter unicode61');
@@ -97,7 +98,39 @@ func OpenIndex(path string) (*Index, error) {
 		}
 		return nil, fmt.Errorf("open retrieval index %s: create schema: %w", path, err)
 	}
+	if err := addLocColumn(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open retrieval index %s: %w", path, err)
+	}
 	return &Index{db: db, path: path}, nil
+}
+
+// addLocColumn upgrades an index written before chunks had a location.
+// Its chunks keep an empty one: they all come from Markdown, text and
+// HTML files, which have no pages.
+func addLocColumn(db *sql.DB) error {
+	rows, err := db.Query(`SELECT name FROM pragma_table_info('chunks')`)
+	if err != nil {
+		return fmt.Errorf("read the chunks table's columns: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return fmt.Errorf("read the chunks table's columns: %w", err)
+		}
+		if name == "loc" {
+			return nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read the chunks table's columns: %w", err)
+	}
+	rows.Close() // one connection: release it before the ALTER
+	if _, err := db.Exec(`ALTER TABLE chunks ADD COLUMN loc TEXT NOT NULL DEFAULT ''`); err != nil {
+		return fmt.Errorf("add the chunks' location column: %w", err)
+	}
+	return nil
 }
 
 // Close releases the database.
@@ -159,7 +192,7 @@ func (ix *Index) Upsert(ctx context.Context, docID, docHash string, chunks []Chu
 	if err := deleteDoc(ctx, tx, docID); err != nil {
 		return false, fmt.Errorf("index document %s: %w", docID, err)
 	}
-	insChunk, err := tx.PrepareContext(ctx, `INSERT INTO chunks (id, doc_id, heading, text, start, end) VALUES (?, ?, ?, ?, ?, ?)`)
+	insChunk, err := tx.PrepareContext(ctx, `INSERT INTO chunks (id, doc_id, heading, text, start, end, loc) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return false, fmt.Errorf("index document %s: %w", docID, err)
 	}
@@ -170,7 +203,7 @@ func (ix *Index) Upsert(ctx context.Context, docID, docHash string, chunks []Chu
 	}
 	defer insFTS.Close()
 	for _, c := range chunks {
-		res, err := insChunk.ExecContext(ctx, c.ID, c.DocID, c.Heading, c.Text, c.Start, c.End)
+		res, err := insChunk.ExecContext(ctx, c.ID, c.DocID, c.Heading, c.Text, c.Start, c.End, c.Loc)
 		if err != nil {
 			return false, fmt.Errorf("index document %s: chunk %s: %w", docID, c.ID, err)
 		}
@@ -234,7 +267,7 @@ func (ix *Index) Search(ctx context.Context, query string, k int) ([]Hit, error)
 		return nil, nil
 	}
 	rows, err := ix.db.QueryContext(ctx, `
-		SELECT c.id, c.doc_id, c.heading, c.text, c.start, c.end, f.s
+		SELECT c.id, c.doc_id, c.heading, c.text, c.start, c.end, c.loc, f.s
 		FROM (SELECT rowid, bm25(chunks_fts, 2.0, 1.0) AS s FROM chunks_fts
 		      WHERE chunks_fts MATCH ? ORDER BY s, rowid LIMIT ?) f
 		JOIN chunks c ON c.rowid = f.rowid
@@ -247,7 +280,7 @@ func (ix *Index) Search(ctx context.Context, query string, k int) ([]Hit, error)
 	for rows.Next() {
 		var h Hit
 		c := &h.Chunk
-		if err := rows.Scan(&c.ID, &c.DocID, &c.Heading, &c.Text, &c.Start, &c.End, &h.Score); err != nil {
+		if err := rows.Scan(&c.ID, &c.DocID, &c.Heading, &c.Text, &c.Start, &c.End, &c.Loc, &h.Score); err != nil {
 			return nil, fmt.Errorf("search %q: %w", query, err)
 		}
 		h.Score = -h.Score // FTS5's bm25 is lower-is-better
@@ -286,7 +319,7 @@ func (ix *Index) chunksByID(ctx context.Context, ids []string) (map[string]Chunk
 	for i, id := range ids {
 		args[i] = id
 	}
-	q := `SELECT id, doc_id, heading, text, start, end FROM chunks WHERE id IN (?` + strings.Repeat(",?", len(ids)-1) + `)`
+	q := `SELECT id, doc_id, heading, text, start, end, loc FROM chunks WHERE id IN (?` + strings.Repeat(",?", len(ids)-1) + `)`
 	rows, err := ix.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -294,7 +327,7 @@ func (ix *Index) chunksByID(ctx context.Context, ids []string) (map[string]Chunk
 	defer rows.Close()
 	for rows.Next() {
 		var c Chunk
-		if err := rows.Scan(&c.ID, &c.DocID, &c.Heading, &c.Text, &c.Start, &c.End); err != nil {
+		if err := rows.Scan(&c.ID, &c.DocID, &c.Heading, &c.Text, &c.Start, &c.End, &c.Loc); err != nil {
 			return nil, err
 		}
 		out[c.ID] = c

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -23,13 +24,27 @@ type Skipped struct {
 	Reason string
 }
 
-// LoadDir reads every .md, .markdown, .txt, .html and .htm file under dir
-// (recursively, hidden folders excluded) into Documents sorted by ID. HTML
-// is reduced to text with headings rewritten as Markdown headings so the
-// chunker keeps its structure. Files that cannot be read, are binary, are
+// Extensions LoadDir reads.
+var (
+	textExts  = []string{".md", ".markdown", ".txt"}
+	htmlExts  = []string{".html", ".htm"}
+	pdfExts   = []string{".pdf"}
+	jsonlExts = []string{".jsonl"}
+)
+
+// knownKinds names the loadable files in messages.
+const knownKinds = ".md, .txt, .html, .pdf or .jsonl"
+
+// LoadDir reads every .md, .markdown, .txt, .html, .htm, .pdf and .jsonl
+// file under dir (recursively, hidden folders excluded) into Documents
+// sorted by ID. HTML is reduced to text with headings rewritten as
+// Markdown headings so the chunker keeps its structure; a PDF's text is
+// extracted page by page (see pdfText); a JSONL file gives one document
+// per record (see loadJSONL). Files that cannot be read, are binary, are
 // empty, or have another extension come back in the skipped list rather
-// than failing the whole load; a folder with no loadable document is an
-// error, because indexing nothing would silently make retrieval useless.
+// than failing the whole load, and so do a PDF's unreadable pages and a
+// JSONL file's bad lines; a folder with no loadable document is an error,
+// because indexing nothing would silently make retrieval useless.
 func LoadDir(dir string) ([]Document, []Skipped, error) {
 	info, err := os.Stat(dir)
 	if err != nil {
@@ -57,59 +72,74 @@ func LoadDir(dir string) ([]Document, []Skipped, error) {
 		if strings.HasPrefix(d.Name(), ".") {
 			return nil
 		}
-		doc, reason := loadFile(dir, path)
-		if reason != "" {
-			skipped = append(skipped, Skipped{Path: path, Reason: reason})
-			return nil
-		}
-		docs = append(docs, doc)
+		found, bad := loadFile(dir, path)
+		docs = append(docs, found...)
+		skipped = append(skipped, bad...)
 		return nil
 	})
 	if walkErr != nil {
 		return nil, skipped, fmt.Errorf("load documents %s: %w", dir, walkErr)
 	}
 	if len(docs) == 0 {
-		return nil, skipped, fmt.Errorf("load documents %s: no .md, .txt or .html documents found (%d files skipped); add the task's knowledge files there", dir, len(skipped))
+		return nil, skipped, fmt.Errorf("load documents %s: no %s documents found (%d files skipped); add the task's knowledge files there", dir, knownKinds, len(skipped))
 	}
 	sort.Slice(docs, func(i, j int) bool { return docs[i].ID < docs[j].ID })
 	return docs, skipped, nil
 }
 
-// loadFile returns the document or, when the file is not loadable, a reason.
-func loadFile(root, path string) (Document, string) {
+// loadFile returns the documents in one file (one, or a JSONL file's
+// records) and what of it was skipped, with reasons.
+func loadFile(root, path string) ([]Document, []Skipped) {
+	skip := func(reason string) ([]Document, []Skipped) {
+		return nil, []Skipped{{Path: path, Reason: reason}}
+	}
 	ext := strings.ToLower(filepath.Ext(path))
-	switch ext {
-	case ".md", ".markdown", ".txt", ".html", ".htm":
-	default:
-		return Document{}, fmt.Sprintf("unsupported extension %q (want .md, .txt or .html)", ext)
+	known := func(exts []string) bool { return slices.Contains(exts, ext) }
+	if !known(textExts) && !known(htmlExts) && !known(pdfExts) && !known(jsonlExts) {
+		return skip(fmt.Sprintf("unsupported extension %q (want %s)", ext, knownKinds))
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return Document{}, "unreadable: " + err.Error()
-	}
-	if bytes.IndexByte(raw, 0) >= 0 || !utf8.Valid(raw) {
-		return Document{}, "binary or not UTF-8 text"
-	}
-	text := string(raw)
-	if ext == ".html" || ext == ".htm" {
-		if text, err = htmlText(text); err != nil {
-			return Document{}, "bad HTML: " + err.Error()
-		}
-	}
-	if strings.TrimSpace(text) == "" {
-		return Document{}, "empty"
+		return skip("unreadable: " + err.Error())
 	}
 	rel, err := filepath.Rel(root, path)
 	if err != nil {
 		rel = path
 	}
+	rel = filepath.ToSlash(rel)
+	if known(jsonlExts) {
+		return loadJSONL(rel, path, raw)
+	}
+	doc := Document{ID: rel, Path: path}
+	var skipped []Skipped
+	if known(pdfExts) {
+		text, pages, bad, reason := pdfText(raw)
+		if reason != "" {
+			return skip(reason)
+		}
+		for _, b := range bad {
+			skipped = append(skipped, Skipped{Path: fmt.Sprintf("%s page %d", path, b.Page), Reason: "text not read, the other pages were: " + pdfErrText(b.Err)})
+		}
+		doc.Text, doc.Pages, doc.Plain = text, pages, true
+		sum := sha256.Sum256(append([]byte(pdfExtractor+"\x00"), raw...))
+		doc.Hash = hex.EncodeToString(sum[:])
+		return []Document{doc}, skipped
+	}
+	if bytes.IndexByte(raw, 0) >= 0 || !utf8.Valid(raw) {
+		return skip("binary or not UTF-8 text")
+	}
+	text := string(raw)
+	if known(htmlExts) {
+		if text, err = htmlText(text); err != nil {
+			return skip("bad HTML: " + err.Error())
+		}
+	}
+	if strings.TrimSpace(text) == "" {
+		return skip("empty")
+	}
 	sum := sha256.Sum256(raw)
-	return Document{
-		ID:   filepath.ToSlash(rel),
-		Path: path,
-		Text: text,
-		Hash: hex.EncodeToString(sum[:]),
-	}, ""
+	doc.Text, doc.Hash = text, hex.EncodeToString(sum[:])
+	return []Document{doc}, nil
 }
 
 // blockTags end a paragraph: their text must not run into the next block's.

@@ -36,8 +36,8 @@ func TestLoadDir(t *testing.T) {
 		wantErr     string
 	}{
 		{"corpus", filepath.Join("testdata", "corpus"), []string{"accounts.md", "refunds.md", "shipping.txt", "warranty.html"}, map[string]string{}, ""},
-		{"mixed", mixed, []string{"a.md", "sub/b.txt"}, map[string]string{"img.md": "binary", "notes.pdf": "unsupported", "blank.txt": "empty"}, ""},
-		{"empty folder", t.TempDir(), nil, nil, "no .md, .txt or .html documents"},
+		{"mixed", mixed, []string{"a.md", "sub/b.txt"}, map[string]string{"img.md": "binary", "notes.pdf": "not a PDF", "blank.txt": "empty"}, ""},
+		{"empty folder", t.TempDir(), nil, nil, "no .md, .txt, .html, .pdf or .jsonl documents"},
 		{"only unloadable", onlyBad, nil, map[string]string{"x.bin": "unsupported"}, "no .md"},
 		{"missing folder", filepath.Join(mixed, "nope"), nil, nil, "no such file"},
 	}

@@ -50,13 +50,31 @@ func MRR(hits []Hit, relevantDocIDs []string) float64 {
 // names as its source. Cases name files as their authors see them
 // ("refund-policy.md"), while the index keys documents by their path in
 // the lab ("knowledge/refund-policy.md"), so a source matches the whole id
-// or its trailing path elements.
+// or its trailing path elements. A JSONL record ("knowledge/faq.jsonl#r7")
+// is matched by its own id ("r7", "faq.jsonl#r7") and by its file
+// ("faq.jsonl"), which stands for every record in it.
 func SourceMatches(docID, source string) bool {
 	source = strings.Trim(strings.TrimSpace(source), "/")
 	if source == "" {
 		return false
 	}
-	return docID == source || strings.HasSuffix(docID, "/"+source)
+	if docID == source || strings.HasSuffix(docID, "/"+source) {
+		return true
+	}
+	file, rec, ok := SplitRecordID(docID)
+	return ok && (rec == source || file == source || strings.HasSuffix(file, "/"+source))
+}
+
+// SplitRecordID splits a JSONL record's document id into the file's id
+// and the record's own id; ok is false for a document that is a whole
+// file.
+func SplitRecordID(docID string) (file, record string, ok bool) {
+	for i := 0; i < len(docID); i++ {
+		if docID[i] == '#' && strings.HasSuffix(strings.ToLower(docID[:i]), ".jsonl") {
+			return docID[:i], docID[i+1:], true
+		}
+	}
+	return "", "", false
 }
 
 // ParseSources splits a meta.source value naming one or more documents,

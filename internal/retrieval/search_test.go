@@ -139,7 +139,7 @@ func TestFuseWeighted(t *testing.T) {
 }
 
 func TestSourceMetrics(t *testing.T) {
-	hits := []Hit{{Chunk: Chunk{DocID: "knowledge/ship.md"}}, {Chunk: Chunk{DocID: "knowledge/refunds.md"}}}
+	hits := []Hit{{Chunk: Chunk{DocID: "knowledge/ship.md"}}, {Chunk: Chunk{DocID: "knowledge/refunds.md"}}, {Chunk: Chunk{DocID: "knowledge/faq.jsonl#r7"}}}
 	cases := []struct {
 		name        string
 		sources     string
@@ -151,6 +151,10 @@ func TestSourceMetrics(t *testing.T) {
 		{"cut at k", "refunds.md", 1, 0, 0.5},
 		{"two sources, one found", "ship.md, faq.md", 0, 0.5, 1},
 		{"a name is not a path suffix", "hip.md", 0, 0, 0},
+		{"a record by its id", "r7", 0, 1, 1.0 / 3},
+		{"a record by file and id", "faq.jsonl#r7", 0, 1, 1.0 / 3},
+		{"a JSONL file stands for its records", "faq.jsonl", 0, 1, 1.0 / 3},
+		{"another record is not this one", "r8", 0, 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // chunkerVersion changes whenever ChunkDocument would cut the same text
@@ -96,7 +98,7 @@ func Sync(ctx context.Context, ix *Index, o SyncOptions) (*SyncReport, error) {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(o.Root, src)
 		}
-		found, skipped, err := loadSource(path)
+		found, skipped, dir, err := loadSource(path)
 		rep.Skipped = append(rep.Skipped, skipped...)
 		if err != nil {
 			return rep, fmt.Errorf("knowledge %s: %w", src, err)
@@ -104,11 +106,7 @@ func Sync(ctx context.Context, ix *Index, o SyncOptions) (*SyncReport, error) {
 		for _, d := range found {
 			// Keyed by the path in the lab, so two folders may hold files
 			// of the same name.
-			if d.ID == "" { // a file named directly
-				d.ID = filepath.ToSlash(filepath.Clean(src))
-			} else {
-				d.ID = filepath.ToSlash(filepath.Join(src, d.ID))
-			}
+			d.ID = labDocID(src, dir, d.ID)
 			if seen[d.ID] {
 				continue
 			}
@@ -153,21 +151,44 @@ func Sync(ctx context.Context, ix *Index, o SyncOptions) (*SyncReport, error) {
 	return rep, nil
 }
 
-// loadSource loads a folder, or a single file named directly.
-func loadSource(path string) ([]Document, []Skipped, error) {
+// loadSource loads a folder, or a single file named directly; dir
+// reports which, since the documents' ids are relative to the folder, or
+// to the file's own folder.
+func loadSource(path string) (docs []Document, skipped []Skipped, dir bool, err error) {
 	info, err := os.Stat(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load documents: %w", err)
+		return nil, nil, false, fmt.Errorf("load documents: %w", err)
 	}
 	if info.IsDir() {
-		return LoadDir(path)
+		docs, skipped, err = LoadDir(path)
+		return docs, skipped, true, err
 	}
-	doc, reason := loadFile(filepath.Dir(path), path)
-	if reason != "" {
-		return nil, []Skipped{{Path: path, Reason: reason}}, fmt.Errorf("load documents %s: %s", path, reason)
+	docs, skipped = loadFile(filepath.Dir(path), path)
+	if len(docs) == 0 {
+		reason := "nothing to index"
+		if len(skipped) > 0 {
+			reason = skipped[0].Reason
+		}
+		return nil, skipped, false, fmt.Errorf("load documents %s: %s", path, reason)
 	}
-	doc.ID = "" // Sync names it by the source as written
-	return []Document{doc}, nil, nil
+	return docs, skipped, false, nil
+}
+
+// labDocID names a document by its path in the lab: the source as the
+// config writes it, then the document's id under it. A file named
+// directly is the source itself; its records keep their "#id". Joined as
+// text rather than as a path, so that a record id with "/" or ".." in it
+// stays as written.
+func labDocID(src string, dir bool, id string) string {
+	src = path.Clean(filepath.ToSlash(src))
+	if !dir {
+		// id is the file's name, then "#record" for a record.
+		return src + strings.TrimPrefix(id, path.Base(src))
+	}
+	if src == "." {
+		return id
+	}
+	return src + "/" + id
 }
 
 // settings reads the chunk settings the index was built with; ok is false

@@ -328,7 +328,7 @@ func render(ctx context.Context, tg eval.Target, ex lab.Example) ([]provider.Mes
 			return nil, nil, fmt.Errorf("retrieve: %w", err)
 		}
 		for _, h := range hits {
-			passages = append(passages, prompt.Passage{ID: h.Chunk.ID, Heading: h.Chunk.Heading, Text: h.Chunk.Text})
+			passages = append(passages, prompt.Passage{ID: h.Chunk.ID, Heading: h.Chunk.Label(), Text: h.Chunk.Text})
 			retrieved = append(retrieved, h.Chunk.ID)
 		}
 	}

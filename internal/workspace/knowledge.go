@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/tunelab/tunelab/internal/config"
+	"github.com/tunelab/tunelab/internal/eval"
 	"github.com/tunelab/tunelab/internal/lab"
 	"github.com/tunelab/tunelab/internal/provider"
 	"github.com/tunelab/tunelab/internal/retrieval"
@@ -56,6 +57,30 @@ func SyncKnowledge(ctx context.Context, c *config.Config) (*Knowledge, error) {
 		return nil, fmt.Errorf("%s: %w", c.Path, err)
 	}
 	return &Knowledge{Index: ix, Report: rep}, nil
+}
+
+// groundJudgeKey names the groundedness judge among a run's versions, so
+// that runs judged by another model (or by word overlap) are other runs.
+const groundJudgeKey = "retrieval.judge"
+
+// groundJudge returns the judge of retrieval answers' groundedness
+// (retrieval.judge), nil when none is set. Its provider is built as a
+// judge scorer's is, with the model's settings when the config lists it,
+// and shared through byModel with candidates of the same model.
+func (w *Workspace) groundJudge(byModel map[string]provider.Provider, specs map[string]config.ModelSpec) (*eval.GroundJudge, error) {
+	model := w.Config.Retrieval.Judge
+	if model == "" {
+		return nil, nil
+	}
+	p, ok := byModel[model]
+	if !ok {
+		var err error
+		if p, err = w.provider(model, specs[model]); err != nil {
+			return nil, w.Config.Errorf("retrieval.judge", "%v", err)
+		}
+		byModel[model] = p
+	}
+	return &eval.GroundJudge{Model: model, Provider: p}, nil
 }
 
 // usesRetrieval reports whether any prompt of the config retrieves.

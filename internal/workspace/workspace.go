@@ -246,6 +246,10 @@ func (w *Workspace) RunInfoFor(cands []lab.Candidate, scorers []lab.ScorerSpec, 
 		if v := w.modelVersion(c.Model); v != "" {
 			versions[c.Model] = v
 		}
+		// A groundedness judge decides a retrieval result's verdict.
+		if j := w.Config.Retrieval.Judge; c.Retrieval != nil && j != "" {
+			versions[groundJudgeKey] = j
+		}
 	}
 	key, _ := json.Marshal(struct {
 		C []lab.Candidate
@@ -352,6 +356,9 @@ func (w *Workspace) TargetsFor(task lab.Task, pool []lab.Example, cands []lab.Ca
 				return nil, err
 			}
 			t.Retrieve = search
+			if t.Judge, err = w.groundJudge(byModel, specs); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, t)
 	}

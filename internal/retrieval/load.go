@@ -53,18 +53,25 @@ func LoadDir(dir string) ([]Document, []Skipped, error) {
 	if !info.IsDir() {
 		return nil, nil, fmt.Errorf("load documents %s: not a directory; pass the folder that holds the knowledge files", dir)
 	}
+	// WalkDir does not follow a symlinked root (a knowledge folder linked
+	// from elsewhere); walk the folder it points to, naming documents
+	// relative to it just the same.
+	root := dir
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		root = real
+	}
 	var docs []Document
 	var skipped []Skipped
-	walkErr := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	walkErr := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			skipped = append(skipped, Skipped{Path: path, Reason: err.Error()})
-			if d != nil && d.IsDir() && path != dir {
+			if d != nil && d.IsDir() && path != root {
 				return filepath.SkipDir
 			}
 			return nil
 		}
 		if d.IsDir() {
-			if path != dir && strings.HasPrefix(d.Name(), ".") {
+			if path != root && strings.HasPrefix(d.Name(), ".") {
 				return filepath.SkipDir
 			}
 			return nil
@@ -72,7 +79,7 @@ func LoadDir(dir string) ([]Document, []Skipped, error) {
 		if strings.HasPrefix(d.Name(), ".") {
 			return nil
 		}
-		found, bad := loadFile(dir, path)
+		found, bad := loadFile(root, path)
 		docs = append(docs, found...)
 		skipped = append(skipped, bad...)
 		return nil

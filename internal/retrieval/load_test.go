@@ -28,6 +28,12 @@ func TestLoadDir(t *testing.T) {
 	onlyBad := t.TempDir()
 	write(onlyBad, "x.bin", []byte{0, 1})
 
+	// A knowledge folder that is a link to the real one.
+	linked := filepath.Join(t.TempDir(), "knowledge")
+	if err := os.Symlink(mixed, linked); err != nil {
+		t.Fatal(err)
+	}
+
 	cases := []struct {
 		name        string
 		dir         string
@@ -37,6 +43,7 @@ func TestLoadDir(t *testing.T) {
 	}{
 		{"corpus", filepath.Join("testdata", "corpus"), []string{"accounts.md", "refunds.md", "shipping.txt", "warranty.html"}, map[string]string{}, ""},
 		{"mixed", mixed, []string{"a.md", "sub/b.txt"}, map[string]string{"img.md": "binary", "notes.pdf": "not a PDF", "blank.txt": "empty"}, ""},
+		{"symlinked folder", linked, []string{"a.md", "sub/b.txt"}, map[string]string{"img.md": "binary", "notes.pdf": "not a PDF", "blank.txt": "empty"}, ""},
 		{"empty folder", t.TempDir(), nil, nil, "no .md, .txt, .html, .pdf or .jsonl documents"},
 		{"only unloadable", onlyBad, nil, map[string]string{"x.bin": "unsupported"}, "no .md"},
 		{"missing folder", filepath.Join(mixed, "nope"), nil, nil, "no such file"},

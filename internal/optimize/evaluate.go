@@ -33,7 +33,8 @@ type CaseResult struct {
 // Result is a variant's outcome over a list of cases, in the order given.
 type Result struct {
 	Cases []CaseResult `json:"cases"`
-	// Calls counts the requests actually sent to the model.
+	// Calls counts the requests made for it (a failed one included), sent
+	// to the model or, through a CachedProvider, answered from the cache.
 	Calls int `json:"calls"`
 }
 

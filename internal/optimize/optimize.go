@@ -70,7 +70,10 @@ type Outcome struct {
 	Base       Result  `json:"base"`
 	BestResult Result  `json:"best_result"`
 	Trials     []Trial `json:"trials"`
-	Calls      int     `json:"calls"`
+	// Calls counts the requests the search made, answered by the model or
+	// by the response cache alike: the budget is counted in them, so a
+	// search run again over the cache follows the same plan.
+	Calls int `json:"calls"`
 	// Exhausted says the budget stopped the search before its plan was done.
 	Exhausted bool `json:"exhausted,omitempty"`
 }
@@ -87,6 +90,9 @@ type Optimizer struct {
 	// evaluated model, or a stronger one. Nil skips instruction proposals.
 	Proposer      provider.Provider
 	ProposerModel string
+	// Cached, when set (ForTarget with a cache), is the cache that Eval's
+	// and Proposer's requests go through, for counting what it saved.
+	Cached *CachedProvider
 }
 
 // ErrBudget says the budget cannot pay even for scoring the base variant.

@@ -3,12 +3,13 @@ package workspace
 import (
 	"github.com/tunelab/tunelab/internal/lab"
 	"github.com/tunelab/tunelab/internal/optimize"
-	"github.com/tunelab/tunelab/internal/provider"
 )
 
 // Optimizer sets up the prompt search for one candidate: its model scored
 // with the lab's primary scorer and, when propose is set, the same model
-// asked to rewrite the instructions.
+// asked to rewrite the instructions. Every request goes through the
+// store's response cache, so a search killed halfway and run again pays
+// only for the calls it had not made.
 func (w *Workspace) Optimizer(cand lab.Candidate, propose bool) (*optimize.Optimizer, error) {
 	targets, err := w.Targets([]lab.Candidate{cand})
 	if err != nil {
@@ -24,14 +25,5 @@ func (w *Workspace) Optimizer(cand lab.Candidate, propose bool) (*optimize.Optim
 			scorer = s
 		}
 	}
-	ref, _ := provider.ParseRef(cand.Model) // validated when the config was read
-	p := targets[0].Provider
-	o := &optimize.Optimizer{
-		Task: w.Task,
-		Eval: optimize.NewEvaluator(w.Task, p, ref.Model, cand.Params, scorer, w.Train, w.Config.Concurrency),
-	}
-	if propose {
-		o.Proposer, o.ProposerModel = p, ref.Model
-	}
-	return o, nil
+	return optimize.ForTarget(w.Task, targets[0], scorer, w.Train, w.Config.Concurrency, w.Store, propose)
 }

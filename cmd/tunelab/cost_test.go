@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -66,6 +68,59 @@ func TestCostCommand(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCostDedicated prices the lab's model on a dedicated machine: its
+// hours instead of its calls' seconds, and as many machines as the
+// measured seconds per call need.
+func TestCostDedicated(t *testing.T) {
+	dir := newLab(t)
+	path := filepath.Join(dir, "tunelab.yaml")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(raw), "  hourly_usd: 0.10", "  hourly_usd: 0.10\n  dedicated: true", 1)
+	if cfg == string(raw) {
+		t.Fatal("the example lab no longer sets local.hourly_usd")
+	}
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := newOracle(t, dir)
+	srv := providertest.NewOpenAIServer(t, providertest.Text(o.answer))
+	model := "openai-compatible:" + srv.URL + "#fake"
+	if r := tunelab(t, dir, nil, "eval", "--model", model, "--limit", "6", "--quiet"); r.code != 0 {
+		t.Fatalf("eval exit %d:\n%s", r.code, r.stderr)
+	}
+	r := tunelab(t, dir, nil, "cost")
+	if r.code != 0 {
+		t.Fatalf("cost exit %d:\n%s", r.code, r.stderr)
+	}
+	t.Logf("tunelab cost:\n%s", r.stdout)
+	tests := []struct {
+		name, want string
+	}{
+		{"hosting is included", "costs include calls at their measured cost, dedicated hosting (calls on a dedicated machine cost nothing beyond its hours)"},
+		// 0.10 an hour, every hour of 30.4 days.
+		{"a machine's month", "hosting of fake/zero-shot: 1 replica of $72.96 a month ($0.10 an hour), from local.dedicated; each serves"},
+		{"capacity from the measured seconds", "calls a day as measured:"},
+		{"the table's hosting column", "$72.96/mo per"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(r.stdout, tc.want) {
+				t.Errorf("stdout lacks %q:\n%s", tc.want, r.stdout)
+			}
+		})
+	}
+	// Calls on the machine cost nothing beyond its hours: "$ / call" is $0.
+	if !regexp.MustCompile(`fake/zero-shot +\S+ +\$0 +\$72\.96/mo per [0-9,]+/day`).MatchString(r.stdout) {
+		t.Errorf("no row with $0 a call and the machine's hosting:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout, "no dedicated hosting") {
+		t.Errorf("says there is no hosting:\n%s", r.stdout)
 	}
 }
 
@@ -155,6 +210,27 @@ func TestPrintTradeOffs(t *testing.T) {
 			name:     "more accurate and cheaper: nothing to weigh",
 			cands:    []eval.CandidateSummary{better, cheaper},
 			profiles: []cost.Profile{{ID: better.ID, PerCallUSD: 0.0002}, {ID: cheaper.ID, PerCallUSD: 0.0012}},
+			want:     []string{"none:"},
+			dontWant: []string{"worth it only"},
+		},
+		{
+			// A machine of 500 a month serving 100,000 calls a day against
+			// 0.0002 a call: cheaper for good above 2,500 / 0.00608 =
+			// 411,184, and between 500 / 0.00608 = 82,237 and each step.
+			name:     "dedicated machines add steps",
+			cands:    []eval.CandidateSummary{better, cheaper},
+			profiles: []cost.Profile{{ID: better.ID, FixedMonthlyUSD: 500, CapacityPerDay: 100_000}, {ID: cheaper.ID, PerCallUSD: 0.0002}},
+			want: []string{
+				"big/few-shot costs more than small/zero-shot at some of these volumes (hosting and training included; a negative figure is a saving); it is worth it only if its +10.0 pts accuracy is worth $378/month at 20,000/day, -$216/month at 200,000/day, -$2,160/month at 2,000,000/day",
+				"break-even: big/few-shot is cheaper than small/zero-shot above 411,184 calls/day; below that the cheaper one changes at 82,237, 100,000, 164,474, 200,000, 246,711, 300,000, ... calls/day, as replicas are added",
+			},
+		},
+		{
+			// 12 USD of training is 1 a month, under 1% of the other's
+			// 608 at 20k calls a day and more at the other volumes.
+			name:     "a difference within 1% is no trade-off",
+			cands:    []eval.CandidateSummary{better, cheaper},
+			profiles: []cost.Profile{{ID: better.ID, PerCallUSD: 0.001, TrainingUSD: 12}, {ID: cheaper.ID, PerCallUSD: 0.001}},
 			want:     []string{"none:"},
 			dontWant: []string{"worth it only"},
 		},

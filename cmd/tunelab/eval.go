@@ -94,7 +94,7 @@ what is missing. Identical requests are answered from the response cache.`,
 				return err
 			}
 			doc := report.Document{Task: w.Task, Summary: sum, Cases: w.Test, Results: results}
-			if profiles, _, _ := costProfiles(w, sum); len(profiles) > 0 {
+			if profiles, _, _, _, _ := priceCandidates(w, sum, results); len(profiles) > 0 {
 				doc.CostChart = report.CostVolumeSVG(profiles, float64(w.Task.Volume))
 			}
 			if jsonOut != "" {

@@ -37,22 +37,33 @@ type Input struct {
 	Profiles map[string]cost.Profile
 	Local    map[string]bool
 	Tuned    map[string]bool
+	// Hosting says how each candidate with dedicated hosting was priced
+	// (CostProfiles), for the sentences that cite it.
+	Hosting map[string]Hosting
 	// Knowledge is the retrieval rung's evidence, when the ladder ran it.
 	Knowledge *Knowledge
 }
 
 // Option is one candidate as the verdict weighs it.
 type Option struct {
-	ID         string   `json:"id"`
-	Accuracy   float64  `json:"accuracy"`
-	CILow      float64  `json:"ci_low"`
-	CIHigh     float64  `json:"ci_high"`
-	LatencyP95 float64  `json:"latency_p95_ms"`
-	MonthlyUSD float64  `json:"monthly_usd"`
-	Tuned      bool     `json:"tuned"`
-	Local      bool     `json:"local"`
-	TiedBest   bool     `json:"tied_with_best"` // not significantly worse than the best
-	Fails      []string `json:"fails,omitempty"`
+	ID         string  `json:"id"`
+	Accuracy   float64 `json:"accuracy"`
+	CILow      float64 `json:"ci_low"`
+	CIHigh     float64 `json:"ci_high"`
+	LatencyP95 float64 `json:"latency_p95_ms"`
+	MonthlyUSD float64 `json:"monthly_usd"`
+	// HostingUSD is the part of MonthlyUSD that pays for dedicated
+	// hosting at the volume: Replicas replicas, each serving up to
+	// CapacityPerDay calls a day (0: any volume).
+	HostingUSD     float64 `json:"hosting_monthly_usd,omitempty"`
+	Replicas       int     `json:"replicas,omitempty"`
+	CapacityPerDay float64 `json:"capacity_per_day,omitempty"`
+	// Hosting says how the hosting was priced, when Input.Hosting does.
+	Hosting  *Hosting `json:"hosting,omitempty"`
+	Tuned    bool     `json:"tuned"`
+	Local    bool     `json:"local"`
+	TiedBest bool     `json:"tied_with_best"` // not significantly worse than the best
+	Fails    []string `json:"fails,omitempty"`
 }
 
 // Verdict is the recommendation.
@@ -96,7 +107,11 @@ func Decide(in Input) Verdict {
 		o := Option{
 			ID: c.ID, Accuracy: c.Accuracy, CILow: c.CILow, CIHigh: c.CIHigh, LatencyP95: c.LatencyP95,
 			MonthlyUSD: cost.MonthlyCost(p, in.Volume), Tuned: in.Tuned[c.ID], Local: in.Local[c.ID],
-			TiedBest: c.ID == sum.Best || (c.VsBest != nil && !c.VsBest.Significant),
+			TiedBest:   c.ID == sum.Best || (c.VsBest != nil && !c.VsBest.Significant),
+			HostingUSD: cost.HostingUSD(p, in.Volume), Replicas: cost.Replicas(p, in.Volume), CapacityPerDay: p.CapacityPerDay,
+		}
+		if h, ok := in.Hosting[c.ID]; ok {
+			o.Hosting = &h
 		}
 		k := in.Constraints
 		if k.MinQuality > 0 && c.Accuracy < k.MinQuality {
@@ -202,6 +217,9 @@ func reasons(in Input, v Verdict, pick Option, byID map[string]eval.CandidateSum
 		rs = append(rs, fmt.Sprintf("No candidate meets your constraints; the most accurate is named, but: %s.", strings.Join(pick.Fails, "; ")))
 	}
 	rs = append(rs, fmt.Sprintf("At your %s calls a day it costs %s a month (p95 latency %.0f ms).", volume(in.Volume), usd(pick.MonthlyUSD), pick.LatencyP95))
+	if s := hostingSentence(in, pick); s != "" {
+		rs = append(rs, s)
+	}
 	for _, o := range v.Options {
 		if o.ID != pick.ID && o.Tuned != pick.Tuned {
 			diff := o.MonthlyUSD - pick.MonthlyUSD
@@ -209,7 +227,11 @@ func reasons(in Input, v Verdict, pick Option, byID map[string]eval.CandidateSum
 			if diff < 0 {
 				word, diff = "less", -diff
 			}
-			rs = append(rs, fmt.Sprintf("The best %s, %s, would cost %s %s a month at that volume.", kind(o.Tuned), o.ID, usd(diff), word))
+			incl := ""
+			if o.HostingUSD > 0 {
+				incl = fmt.Sprintf(", %s of it dedicated hosting", usd(o.HostingUSD))
+			}
+			rs = append(rs, fmt.Sprintf("The best %s, %s, would cost %s %s a month at that volume%s.", kind(o.Tuned), o.ID, usd(diff), word, incl))
 			break
 		}
 	}
@@ -257,7 +279,14 @@ func changes(in Input, v Verdict, pick Option) []string {
 		if !o.TiedBest && o.Accuracy < pick.Accuracy {
 			continue // cheaper but worse: not a reason to switch
 		}
-		cs = append(cs, fmt.Sprintf("Cost crosses over with %s at %s calls a day.", other, volume(b.CallsPerDay)))
+		line := fmt.Sprintf("Cost crosses over with %s at %s calls a day", other, volume(b.CallsPerDay))
+		if n := len(b.Switches); n > 1 {
+			line += fmt.Sprintf("; below that the cheaper of the two changes %d more times as replicas are added, first at %s", n-1, volume(b.Switches[0]))
+		}
+		cs = append(cs, line+".")
+	}
+	if s := nextReplica(in, pick); s != "" {
+		cs = append(cs, s)
 	}
 	if pick.Tuned {
 		cs = append(cs, "A tuned model is frozen: if the task or its labels change, it must be retrained on new data, while a prompt is edited in minutes.")

@@ -7,6 +7,10 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -103,6 +107,23 @@ type ModelSpec struct {
 	RPM       int               `yaml:"rpm"`
 	TPM       int               `yaml:"tpm"`
 	Options   map[string]string `yaml:"options"`
+	// Hosting, when set, says the model runs on a dedicated deployment
+	// that is paid for whether or not it is called.
+	Hosting *HostingSpec `yaml:"hosting"`
+}
+
+// HostingSpec is a dedicated deployment's price: what one replica costs,
+// by the hour or by the month (one of the two), and how many calls a day
+// one replica can serve. A price is needed unless the model is
+// self-hosted (local or openai-compatible) and local.hourly_usd gives it.
+type HostingSpec struct {
+	HourlyUSD  float64 `yaml:"hourly_usd"`
+	MonthlyUSD float64 `yaml:"monthly_usd"`
+	// CallsPerDay is one replica's capacity; above it more replicas are
+	// paid for. 0: measured for self-hosted models (seconds per call and
+	// the local model's parallel option), unlimited for a provider's
+	// deployment, which scales by its own quota.
+	CallsPerDay float64 `yaml:"calls_per_day"`
 }
 
 // PromptSpec is one prompt variant.
@@ -162,6 +183,15 @@ type PriceSpec struct {
 }
 
 // LocalSpec prices local and self-hosted inference.
+type LocalSpec struct {
+	// HourlyUSD is what an hour of the machine running the model costs.
+	HourlyUSD float64 `yaml:"hourly_usd"`
+	// Dedicated says the machine serves only these models and is paid for
+	// around the clock: each self-hosted model then costs HourlyUSD every
+	// hour of the month per machine, not per second of its calls.
+	Dedicated bool `yaml:"dedicated"`
+}
+
 // TuneSpec is the fine-tuning section: which model to tune, where, and
 // with what settings. Zero values take the defaults of `tunelab tune`.
 type TuneSpec struct {
@@ -184,11 +214,6 @@ type TuneSpec struct {
 	// MaxTokens drops examples longer than this (prompt and answer).
 	MaxTokens int    `yaml:"max_tokens"`
 	Seed      uint64 `yaml:"seed"`
-}
-
-type LocalSpec struct {
-	// HourlyUSD is what an hour of the machine running the model costs.
-	HourlyUSD float64 `yaml:"hourly_usd"`
 }
 
 // LabTask converts the task section to the domain type.
@@ -215,6 +240,114 @@ func (m ModelSpec) ModelID() string {
 		return ref.Model
 	}
 	return m.Model
+}
+
+// Hosting is the dedicated deployment a model runs on, as the config
+// says it.
+type Hosting struct {
+	// HourlyUSD or MonthlyUSD is what one replica costs (one is 0).
+	HourlyUSD, MonthlyUSD float64
+	// CallsPerDay is one replica's capacity as the config gives it; 0
+	// means measure it (self-hosted) or no limit (a provider's).
+	CallsPerDay float64
+	// SelfHosted says the model runs on a machine the team pays for (a
+	// local model or an OpenAI-compatible server): the hosting then pays
+	// for its calls, which cost nothing more.
+	SelfHosted bool
+	// Parallel is how many calls one replica runs at once: a local
+	// model's parallel option, else 1.
+	Parallel int
+	// From says where the setting was found, for messages:
+	// "models[1].hosting", "local.dedicated", or the base's entry for a
+	// tuned model that inherits it.
+	From string
+}
+
+// tunedName matches a model that `tunelab tune` registered under its
+// base's file name and the job id: NAME-ft-0123456789ab.
+var tunedName = regexp.MustCompile(`^(.+)-ft-[0-9a-f]{12}$`)
+
+// HostingOf returns the dedicated deployment model runs on, if the config
+// gives one: the model's own hosting entry; else, for a self-hosted tuned
+// model, its base's (base is the base's reference when the caller knows
+// it, e.g. from the tuning job; otherwise a local model named NAME-ft-ID
+// is matched to the local model whose file is NAME); else, for any
+// self-hosted model, local.dedicated. An API model tuned by a provider
+// inherits nothing: OpenAI bills tuned models per token with no hosting
+// fee, and a deployment that has one (Azure's) is listed with its own
+// hosting entry (see internal/cost/hosting.go for the sources).
+func (c *Config) HostingOf(model, base string) (Hosting, bool) {
+	ref, err := provider.ParseRef(model)
+	if err != nil {
+		return Hosting{}, false
+	}
+	self := selfHosted(ref)
+	own, ownIdx := c.modelEntry(model)
+	h := Hosting{SelfHosted: self, Parallel: 1}
+	if own != nil && ref.Provider == "local" {
+		if n, err := strconv.Atoi(own.Options["parallel"]); err == nil && n > 0 {
+			h.Parallel = n
+		}
+	}
+	from := func(spec *HostingSpec, where string) (Hosting, bool) {
+		h.HourlyUSD, h.MonthlyUSD, h.CallsPerDay, h.From = spec.HourlyUSD, spec.MonthlyUSD, spec.CallsPerDay, where
+		if h.HourlyUSD <= 0 && h.MonthlyUSD <= 0 {
+			h.HourlyUSD = c.Local.HourlyUSD // validated: set for self-hosted models
+		}
+		return h, true
+	}
+	if own != nil && own.Hosting != nil {
+		return from(own.Hosting, fmt.Sprintf("models[%d].hosting", ownIdx))
+	}
+	if !self {
+		return Hosting{}, false
+	}
+	if base == "" {
+		base = c.localBase(ref)
+	}
+	if b, i := c.modelEntry(base); b != nil && b.Hosting != nil && base != model {
+		return from(b.Hosting, fmt.Sprintf("models[%d].hosting, of its base %s", i, base))
+	}
+	if c.Local.Dedicated {
+		h.HourlyUSD, h.From = c.Local.HourlyUSD, "local.dedicated"
+		return h, true
+	}
+	return Hosting{}, false
+}
+
+func selfHosted(ref provider.Ref) bool {
+	return ref.Provider == "local" || ref.Provider == "openai-compatible"
+}
+
+func (c *Config) modelEntry(model string) (*ModelSpec, int) {
+	if model == "" {
+		return nil, -1
+	}
+	for i := range c.Models {
+		if c.Models[i].Model == model {
+			return &c.Models[i], i
+		}
+	}
+	return nil, -1
+}
+
+// localBase finds the configured local model that a tuned local model was
+// trained from, by the name tunelab tune gave it; "" when there is none.
+func (c *Config) localBase(ref provider.Ref) string {
+	if ref.Provider != "local" {
+		return ""
+	}
+	m := tunedName.FindStringSubmatch(ref.Model)
+	if m == nil {
+		return ""
+	}
+	for _, e := range c.Models {
+		r, err := provider.ParseRef(e.Model)
+		if err == nil && r.Provider == "local" && strings.TrimSuffix(filepath.Base(r.Model), ".gguf") == m[1] {
+			return e.Model
+		}
+	}
+	return ""
 }
 
 // Errorf builds an error pointing at the line of a field path such as

@@ -104,6 +104,9 @@ func (c *Config) normalize() error {
 		if m.RPM < 0 || m.TPM < 0 {
 			return c.Errorf(path, "rpm and tpm must be 0 (no limit) or positive")
 		}
+		if err := c.validateHosting(m, path+".hosting"); err != nil {
+			return err
+		}
 	}
 
 	if len(c.Prompts) == 0 {
@@ -229,6 +232,9 @@ func (c *Config) normalize() error {
 	if c.Local.HourlyUSD < 0 {
 		return c.Errorf("local.hourly_usd", "must not be negative")
 	}
+	if c.Local.Dedicated && c.Local.HourlyUSD <= 0 {
+		return c.Errorf("local.dedicated", "a dedicated machine is paid for by the hour: set local.hourly_usd to what an hour of it costs")
+	}
 	if err := c.validateRetrieval(); err != nil {
 		return err
 	}
@@ -236,6 +242,38 @@ func (c *Config) normalize() error {
 		return err
 	}
 	return c.validateTune()
+}
+
+// validateHosting checks a model's dedicated deployment. Its price is
+// never guessed: a provider's must be given, a self-hosted model's may
+// come from local.hourly_usd.
+func (c *Config) validateHosting(m *ModelSpec, path string) error {
+	h := m.Hosting
+	if h == nil {
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"hourly_usd", h.HourlyUSD}, {"monthly_usd", h.MonthlyUSD}, {"calls_per_day", h.CallsPerDay}} {
+		if f.v < 0 {
+			return c.Errorf(path+"."+f.name, "must not be negative")
+		}
+	}
+	if h.HourlyUSD > 0 && h.MonthlyUSD > 0 {
+		return c.Errorf(path, "give hourly_usd or monthly_usd, not both: they price the same replica")
+	}
+	if h.HourlyUSD > 0 || h.MonthlyUSD > 0 {
+		return nil
+	}
+	ref, _ := provider.ParseRef(m.Model) // checked before
+	if !selfHosted(ref) {
+		return c.Errorf(path, "no price: set hourly_usd (or monthly_usd) to what one deployment of %s costs; tunelab knows no hosting prices", m.Model)
+	}
+	if c.Local.HourlyUSD <= 0 {
+		return c.Errorf(path, "no price: set hourly_usd here, or local.hourly_usd to what an hour of the machine costs")
+	}
+	return nil
 }
 
 var tuneTargets = []string{"q", "k", "v", "o", "gate", "up", "down"}

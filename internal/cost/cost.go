@@ -1,8 +1,11 @@
 // Package cost prices what tunelab measures: tokens counted offline with
 // OpenAI's tokenizers, a versioned table of API prices (embedded, and
 // overridable per lab), the cost of one call at those prices, the cost of
-// a fine-tuning job, and the cost of running a model on hardware the team
-// pays for by the hour.
+// a fine-tuning job, the cost of running a model on hardware the team
+// pays for by the hour, and the monthly bill at a volume: per call,
+// dedicated hosting (rising in replica steps where a deployment's capacity
+// is known) and training, with the volumes where the cheaper of two
+// candidates changes.
 package cost
 
 // perM converts "USD per million tokens" to USD per token.

@@ -20,14 +20,20 @@ const DefaultAmortizeMonths = 12
 // the choice would flip if the product took off.
 var StandardVolumes = []float64{20_000, 200_000, 2_000_000}
 
-// Profile is what running one candidate costs, reduced to the three
-// things that scale differently with volume.
+// Profile is what running one candidate costs, reduced to the parts that
+// scale differently with volume.
 type Profile struct {
 	ID         string
 	PerCallUSD float64
 	// FixedMonthlyUSD is what a dedicated deployment costs to host
-	// whether or not it is called.
+	// whether or not it is called: with CapacityPerDay set, what one
+	// replica of it costs.
 	FixedMonthlyUSD float64
+	// CapacityPerDay is how many calls a day one replica can serve. Above
+	// it another replica is needed, each at FixedMonthlyUSD, so hosting
+	// rises in steps rather than along a line. Zero means one deployment
+	// serves any volume (a provider's, scaled by its own quota).
+	CapacityPerDay float64
 	// TrainingUSD is a one-off cost (fine-tuning), spread over
 	// AmortizeMonths.
 	TrainingUSD float64
@@ -36,22 +42,74 @@ type Profile struct {
 	AmortizeMonths int
 }
 
-// fixed is the part of the monthly bill that does not depend on volume.
-func (p Profile) fixed() float64 {
+// stepped says whether p's hosting rises in replica steps.
+func (p Profile) stepped() bool { return p.FixedMonthlyUSD > 0 && p.CapacityPerDay > 0 }
+
+// base is the part of the monthly bill that does not depend on volume and
+// does not step: the month's share of training, and a deployment that
+// serves any volume.
+func (p Profile) base() float64 {
 	months := p.AmortizeMonths
 	if months <= 0 {
 		months = DefaultAmortizeMonths
 	}
-	return p.FixedMonthlyUSD + p.TrainingUSD/float64(months)
+	b := p.TrainingUSD / float64(months)
+	if !p.stepped() {
+		b += p.FixedMonthlyUSD
+	}
+	return b
+}
+
+// stepUSD is what one replica adds, 0 when hosting does not step.
+func (p Profile) stepUSD() float64 {
+	if p.stepped() {
+		return p.FixedMonthlyUSD
+	}
+	return 0
 }
 
 // slope is the monthly cost of one more call per day.
 func (p Profile) slope() float64 { return p.PerCallUSD * DaysPerMonth }
 
+// rate is the monthly cost of one more call per day in the long run: the
+// calls, plus each replica's share of its hosting.
+func (p Profile) rate() float64 {
+	if p.stepped() {
+		return p.slope() + p.FixedMonthlyUSD/p.CapacityPerDay
+	}
+	return p.slope()
+}
+
+// Replicas is how many replicas of p's dedicated deployment callsPerDay
+// needs: none without hosting, one for a deployment that serves any
+// volume, else enough that none is over its capacity, and at least one,
+// since a dedicated deployment is paid for while it idles.
+func Replicas(p Profile, callsPerDay float64) int {
+	switch {
+	case p.FixedMonthlyUSD <= 0:
+		return 0
+	case p.CapacityPerDay <= 0:
+		return 1
+	}
+	// The tolerance keeps a volume of exactly n replicas' capacity at n
+	// when the division rounds a hair above n.
+	return max(1, int(math.Ceil(callsPerDay/p.CapacityPerDay-1e-9)))
+}
+
+// HostingUSD is what p's dedicated hosting costs a month at callsPerDay.
+func HostingUSD(p Profile, callsPerDay float64) float64 {
+	return float64(Replicas(p, callsPerDay)) * p.FixedMonthlyUSD
+}
+
 // MonthlyCost is p's monthly bill in USD at callsPerDay: calls, hosting,
 // and the month's share of training.
 func MonthlyCost(p Profile, callsPerDay float64) float64 {
-	return p.fixed() + p.slope()*max(callsPerDay, 0)
+	v := max(callsPerDay, 0)
+	months := p.AmortizeMonths
+	if months <= 0 {
+		months = DefaultAmortizeMonths
+	}
+	return p.TrainingUSD/float64(months) + HostingUSD(p, v) + p.slope()*v
 }
 
 // Projection is the monthly cost of every profile at a few volumes.
@@ -92,69 +150,4 @@ func Project(profiles []Profile, taskVolume float64) Projection {
 		pr.Rows = append(pr.Rows, row)
 	}
 	return pr
-}
-
-// BreakEven returns the volume, in calls per day, above which a's monthly
-// cost drops below b's. Monthly cost is a straight line in volume, so this
-// is where the lines cross; ok is false when they do not cross at a
-// positive volume, or when a is the dearer one above the crossing (then
-// BreakEven(b, a) has it).
-func BreakEven(a, b Profile) (callsPerDay float64, ok bool) {
-	da, db := a.slope(), b.slope()
-	fa, fb := a.fixed(), b.fixed()
-	// a must be cheaper per call and dearer to have at all.
-	if da >= db || fa <= fb {
-		return 0, false
-	}
-	v := (fa - fb) / (db - da)
-	if v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) {
-		return 0, false
-	}
-	return v, true
-}
-
-// BreakEvenPoint compares two profiles over all positive volumes.
-type BreakEvenPoint struct {
-	// A and B are the pair's ids. When Crosses, A is the one cheaper
-	// above CallsPerDay and B the one cheaper below it.
-	A, B        string
-	CallsPerDay float64
-	// MonthlyUSD is what either costs at CallsPerDay.
-	MonthlyUSD float64
-	Crosses    bool
-	// Cheaper names the profile that costs less at every positive volume
-	// when the lines do not cross; "" when both always cost the same.
-	Cheaper string
-}
-
-// BreakEvens compares every pair of profiles, in input order.
-func BreakEvens(profiles []Profile) []BreakEvenPoint {
-	var out []BreakEvenPoint
-	for i, a := range profiles {
-		for _, b := range profiles[i+1:] {
-			out = append(out, compare(a, b))
-		}
-	}
-	return out
-}
-
-func compare(a, b Profile) BreakEvenPoint {
-	if v, ok := BreakEven(a, b); ok {
-		return BreakEvenPoint{A: a.ID, B: b.ID, CallsPerDay: v, MonthlyUSD: MonthlyCost(a, v), Crosses: true}
-	}
-	if v, ok := BreakEven(b, a); ok {
-		return BreakEvenPoint{A: b.ID, B: a.ID, CallsPerDay: v, MonthlyUSD: MonthlyCost(b, v), Crosses: true}
-	}
-	pt := BreakEvenPoint{A: a.ID, B: b.ID}
-	// Without a crossing at a positive volume one line is below the other
-	// everywhere past zero: compare the slopes, then the fixed parts, as
-	// the order at large volume decides it and equal slopes leave the
-	// fixed part.
-	switch da, db, fa, fb := a.slope(), b.slope(), a.fixed(), b.fixed(); {
-	case da < db || (da == db && fa < fb):
-		pt.Cheaper = a.ID
-	case db < da || (da == db && fb < fa):
-		pt.Cheaper = b.ID
-	}
-	return pt
 }

@@ -151,7 +151,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return res, nil
 	}
 
-	in := advisorInput(w, res.Summary, job, res.Knowledge)
+	in := advisorInput(w, res.Summary, results, job, res.Knowledge)
 	res.Verdict = advisor.Decide(in)
 	files, err := write(w, o, res, results, in)
 	res.Files = files
@@ -207,9 +207,10 @@ func tune(ctx context.Context, w *workspace.Workspace, o Options, rung func(name
 }
 
 // advisorInput gathers what the verdict weighs: costs per candidate
-// (measured per call, plus training spread over a year for the tuned
-// model), which run locally and which are tuned.
-func advisorInput(w *workspace.Workspace, sum eval.Summary, job *finetune.Job, know *advisor.Knowledge) advisor.Input {
+// (measured per call, dedicated hosting where the config gives it, plus
+// training spread over a year for the tuned model, which inherits its
+// base's hosting), which run locally and which are tuned.
+func advisorInput(w *workspace.Workspace, sum eval.Summary, results []lab.CallResult, job *finetune.Job, know *advisor.Knowledge) advisor.Input {
 	k := w.Config.Task.Constraints
 	in := advisor.Input{
 		Summary: sum, Volume: float64(w.Task.Volume),
@@ -217,20 +218,21 @@ func advisorInput(w *workspace.Workspace, sum eval.Summary, job *finetune.Job, k
 			MinQuality: k.MinQuality, MaxLatencyMS: k.MaxLatencyMS, MonthlyBudget: k.MonthlyBudget, LocalOnly: k.LocalOnly,
 			ChangeFrequency: k.ChangeFrequency, KnowledgeChanges: k.KnowledgeChanges,
 		},
-		Profiles: map[string]cost.Profile{}, Local: map[string]bool{}, Tuned: map[string]bool{},
+		Local: map[string]bool{}, Tuned: map[string]bool{},
 	}
 	in.Knowledge = know
+	ci := advisor.CostInput{Config: w.Config, Summary: sum, Results: results, Training: map[string]float64{}, Bases: map[string]string{}}
+	if job != nil {
+		ci.Bases[job.Model] = job.Spec.Base
+		if job.Result != nil {
+			ci.Training[job.Model] = job.Result.Duration.Hours() * w.Config.Local.HourlyUSD
+		}
+	}
+	in.Profiles, in.Hosting = advisor.CostProfiles(ci)
 	for _, c := range sum.Candidates {
-		p := cost.Profile{ID: c.ID, PerCallUSD: c.CostPer1K / 1000}
 		ref, _ := provider.ParseRef(c.Model)
 		in.Local[c.ID] = ref.Provider == local.Name
-		if job != nil && c.Model == job.Model {
-			in.Tuned[c.ID] = true
-			if job.Result != nil {
-				p.TrainingUSD = job.Result.Duration.Hours() * w.Config.Local.HourlyUSD
-			}
-		}
-		in.Profiles[c.ID] = p
+		in.Tuned[c.ID] = job != nil && c.Model == job.Model
 	}
 	return in
 }

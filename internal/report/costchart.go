@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/tunelab/tunelab/internal/cost"
@@ -19,6 +20,11 @@ const (
 	// volume bends on log-log axes, so it is drawn as a polyline.
 	chartSamples = 61
 	legendRow    = 20
+	// chartSteps is how many replica steps of a dedicated deployment are
+	// drawn as steps, from the first on the axis; further ones are closer
+	// together than a few pixels on the log axis, and the samples show
+	// them as the slope they add up to.
+	chartSteps = 50
 )
 
 // Dash patterns vary alongside colour so lines stay apart for readers who
@@ -130,7 +136,7 @@ func costVolumeChart(profiles []cost.Profile, volume float64) costChart {
 
 	for i, p := range profiles {
 		var pts strings.Builder
-		for j, v := range calls {
+		for j, v := range linePoints(p, calls) {
 			if j > 0 {
 				pts.WriteByte(' ')
 			}
@@ -172,6 +178,27 @@ func costVolumeChart(profiles []cost.Profile, volume float64) costChart {
 		c.Desc = "Break-even points: " + strings.Join(crossings, "; ") + "."
 	}
 	return c
+}
+
+// linePoints is where a profile's line is drawn: the chart's samples and,
+// for hosting that rises in replica steps, both sides of each of the first
+// chartSteps steps on the axis, so that a step shows as a step and not as a
+// slope between two samples.
+func linePoints(p cost.Profile, samples []float64) []float64 {
+	if p.FixedMonthlyUSD <= 0 || p.CapacityPerDay <= 0 {
+		return samples
+	}
+	first := math.Max(1, math.Ceil(chartMinCalls/p.CapacityPerDay))
+	last := math.Min(math.Floor(chartMaxCalls/p.CapacityPerDay), first+chartSteps-1)
+	out := slices.Clone(samples)
+	for n := first; n <= last; n++ {
+		// At n times the capacity n replicas serve it; a call more needs
+		// another.
+		v := n * p.CapacityPerDay
+		out = append(out, v, math.Min(v*(1+1e-6), chartMaxCalls))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func round1(v float64) float64 { return math.Round(v*10) / 10 }

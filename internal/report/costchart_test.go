@@ -19,6 +19,31 @@ func chartProfiles() []cost.Profile {
 
 var polylineRE = regexp.MustCompile(`<polyline [^>]*points="([^"]+)"`)
 
+// TestCostStepsDrawn checks that a replica step is drawn as a step: at
+// 100k calls a day (x = 80 + 620·2/4 = 390) the line goes straight up from
+// one machine's cost to two machines'.
+func TestCostStepsDrawn(t *testing.T) {
+	got := string(CostVolumeSVG([]cost.Profile{{ID: "box", FixedMonthlyUSD: 500, CapacityPerDay: 100_000}}, 0))
+	m := polylineRE.FindStringSubmatch(got)
+	if m == nil {
+		t.Fatalf("no line in:\n%s", got)
+	}
+	var ys []string
+	for _, pt := range strings.Fields(m[1]) {
+		if x, y, _ := strings.Cut(pt, ","); x == "390.0" {
+			ys = append(ys, y)
+		}
+	}
+	if len(ys) != 2 || ys[0] == ys[1] {
+		t.Errorf("at x=390 the line has points at y %v, want two, one machine's and two machines'", ys)
+	}
+	// Past the 50th step on the axis none is drawn as a step (10M calls a
+	// day is the 100th); two samples, 100k and 1M, fall on steps.
+	if n := strings.Count(m[1], " ") + 1; n != chartSamples+2*chartSteps-2 {
+		t.Errorf("%d points, want %d samples and both sides of %d steps, less the 2 samples on steps", n, chartSamples, chartSteps)
+	}
+}
+
 func TestCostVolumeSVG(t *testing.T) {
 	tests := []struct {
 		name           string
@@ -51,6 +76,13 @@ func TestCostVolumeSVG(t *testing.T) {
 		{
 			name: "volume off the axis is named but not drawn", profiles: chartProfiles()[:2], volume: 50,
 			wantLines: 2, wantText: []string{"the task&#39;s volume is 50 calls/day"},
+		},
+		{
+			// A machine of 500 a month per 100k calls a day against 0.0002
+			// a call: cheaper for good above 2,500 / 0.00608 = 411k.
+			name: "dedicated machines drawn in steps", profiles: []cost.Profile{{ID: "box", FixedMonthlyUSD: 500, CapacityPerDay: 100_000}, {ID: "api", PerCallUSD: 0.0002}},
+			volume: 50_000, wantLines: 2, wantBreakEvens: 1, wantVolume: true,
+			wantText: []string{"box: $500.00/month at 50k calls/day", "box is cheaper than api above 411k calls/day ($2500.00/month)"},
 		},
 		{
 			name: "labels are escaped", profiles: []cost.Profile{{ID: `<b onclick="x">&`, PerCallUSD: 0.001}}, volume: 0,

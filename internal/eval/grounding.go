@@ -52,19 +52,10 @@ func (r *Runner) judgeGrounding(ctx context.Context, g *GroundJudge, ex lab.Exam
 		Messages: []provider.Message{{Role: "system", Content: system}, {Role: "user", Content: user}},
 	}
 	key := CacheKey("judge:"+g.Model, req, -1)
-	var resp *provider.Response
-	if !r.NoCache {
-		if hit, found, err := r.Store.CacheGet(ctx, key); err == nil && found {
-			resp = hit
-		}
-	}
+	resp := r.cacheGet(ctx, key)
 	if resp == nil {
-		cctx := ctx
-		if r.Timeout > 0 {
-			var cancel context.CancelFunc
-			cctx, cancel = context.WithTimeout(ctx, r.Timeout)
-			defer cancel()
-		}
+		cctx, cancel := r.callContext(ctx)
+		defer cancel()
 		resp, err = g.Provider.Complete(cctx, req)
 		if err != nil {
 			if ctx.Err() != nil {

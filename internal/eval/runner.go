@@ -305,19 +305,11 @@ func (r *Runner) call(ctx context.Context, run lab.RunInfo, j job, repeats int, 
 	}
 	key := CacheKey(model, req, sample)
 
-	var resp *provider.Response
-	if !r.NoCache {
-		if hit, found, err := r.Store.CacheGet(ctx, key); err == nil && found {
-			resp, cached = hit, true
-		}
-	}
+	resp := r.cacheGet(ctx, key)
+	cached = resp != nil
 	if resp == nil {
-		cctx := ctx
-		if r.Timeout > 0 {
-			var cancel context.CancelFunc
-			cctx, cancel = context.WithTimeout(ctx, r.Timeout)
-			defer cancel()
-		}
+		cctx, cancel := r.callContext(ctx)
+		defer cancel()
 		cctx, tries := provider.CountAttempts(cctx)
 		start := time.Now()
 		resp, err = t.Provider.Complete(cctx, req)
@@ -423,3 +415,24 @@ func countMessages(count func(string) int, msgs []provider.Message) int {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// cacheGet returns the cached response for key, nil when there is none or
+// caching is off. A cache that cannot be read is treated as a miss: the
+// call is made again, which is correct, only slower.
+func (r *Runner) cacheGet(ctx context.Context, key string) *provider.Response {
+	if r.NoCache {
+		return nil
+	}
+	if hit, found, err := r.Store.CacheGet(ctx, key); err == nil && found {
+		return hit
+	}
+	return nil
+}
+
+// callContext bounds one model call by the runner's timeout, if any.
+func (r *Runner) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.Timeout > 0 {
+		return context.WithTimeout(ctx, r.Timeout)
+	}
+	return ctx, func() {}
+}

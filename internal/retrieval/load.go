@@ -204,10 +204,16 @@ func htmlText(src string) (string, error) {
 
 // tidyBlankLines trims each line and collapses runs of blank lines.
 func tidyBlankLines(s string) string {
+	return collapseBlankLines(s, strings.TrimSpace) + "\n"
+}
+
+// collapseBlankLines cleans each line with clean, keeps at most one blank
+// line between paragraphs, and trims the ends.
+func collapseBlankLines(s string, clean func(string) string) string {
 	var out []string
 	blank := true
 	for _, l := range strings.Split(s, "\n") {
-		l = strings.TrimSpace(l)
+		l = clean(l)
 		if l == "" {
 			if !blank {
 				out = append(out, "")
@@ -218,5 +224,5 @@ func tidyBlankLines(s string) string {
 		out = append(out, l)
 		blank = false
 	}
-	return strings.TrimSpace(strings.Join(out, "\n")) + "\n"
+	return strings.TrimSpace(strings.Join(out, "\n"))
 }

@@ -153,19 +153,5 @@ func usualLineGap(pages [][]piece) float64 {
 // tidyPage collapses runs of spaces, trims lines and keeps at most one
 // blank line between paragraphs.
 func tidyPage(s string) string {
-	var out []string
-	blank := true
-	for _, l := range strings.Split(s, "\n") {
-		l = strings.Join(strings.Fields(l), " ")
-		if l == "" {
-			if !blank {
-				out = append(out, "")
-			}
-			blank = true
-			continue
-		}
-		out = append(out, l)
-		blank = false
-	}
-	return strings.TrimSpace(strings.Join(out, "\n"))
+	return collapseBlankLines(s, func(l string) string { return strings.Join(strings.Fields(l), " ") })
 }

@@ -27,8 +27,9 @@ var optimizeOptions = optimize.Options{Budget: 200, Seed: 1, DemoSets: 4, Propos
 // outcomeVersion is part of the key a search's outcome is kept under.
 // Version 2 starts from the best hand-written prompt on validation (not
 // the first) and keys by the model file's version too, so an outcome
-// written before either is not reused.
-const outcomeVersion = 2
+// written before either is not reused. Version 3 stores the outcome
+// compactly (see encodeOutcome), so an indented file is searched again.
+const outcomeVersion = 3
 
 // measured is a hand-written prompt scored on the validation split.
 type measured struct {
@@ -95,7 +96,7 @@ func optimizeRung(ctx context.Context, w *workspace.Workspace, rung func(name, s
 	raw, err := os.ReadFile(path)
 	switch {
 	case err == nil:
-		if err := json.Unmarshal(raw, &out); err != nil {
+		if out, err = decodeOutcome(raw); err != nil {
 			return nil, fmt.Errorf("prompt optimisation: %s is damaged (delete it to search again): %w", path, err)
 		}
 	case errors.Is(err, fs.ErrNotExist):
@@ -103,7 +104,7 @@ func optimizeRung(ctx context.Context, w *workspace.Workspace, rung func(name, s
 		if out, err = o.Run(ctx, start.variant, w.Train, w.Val, optimizeOptions); err != nil {
 			return nil, fmt.Errorf("prompt optimisation: %w", err)
 		}
-		raw, err := json.MarshalIndent(out, "", "  ")
+		raw, err := encodeOutcome(out)
 		if err != nil {
 			return nil, err
 		}
@@ -241,4 +242,16 @@ func promptSpecOf(v lab.Variant) config.PromptSpec {
 		p.FewShot = &config.FewShotSpec{K: fs.K, Select: fs.Select, IDs: fs.IDs, Seed: fs.Seed}
 	}
 	return p
+}
+
+// encodeOutcome writes an outcome as compact JSON. Indenting would
+// re-indent the JSON schema a variant embeds (a json.RawMessage), so a
+// reused outcome would render other instructions than the fresh one and
+// give the run another id: every call of that candidate made again.
+func encodeOutcome(out optimize.Outcome) ([]byte, error) { return json.Marshal(out) }
+
+func decodeOutcome(raw []byte) (optimize.Outcome, error) {
+	var out optimize.Outcome
+	err := json.Unmarshal(raw, &out)
+	return out, err
 }

@@ -2,6 +2,7 @@ package ladder
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/tunelab/tunelab/internal/config"
+	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/optimize"
 	_ "github.com/tunelab/tunelab/internal/provider/openai" // the lab's model is behind an OpenAI-compatible server
 	"github.com/tunelab/tunelab/internal/provider/providertest"
 	"github.com/tunelab/tunelab/internal/workspace"
@@ -267,6 +270,42 @@ func TestOptimizeRungResumes(t *testing.T) {
 			cut := func(s string) string { return s[:strings.LastIndex(s, " calls")] }
 			if cut(rec.detail) != cut(wantRec.detail) {
 				t.Errorf("resumed rung says %q, an uninterrupted one %q", rec.detail, wantRec.detail)
+			}
+		})
+	}
+}
+
+// TestOutcomeRoundTrip checks that a stored outcome reads back as the
+// outcome that was stored, byte for byte in the variant's JSON schema: a
+// ladder run that reuses the search must evaluate the very prompt the
+// first run did.
+func TestOutcomeRoundTrip(t *testing.T) {
+	cases := []struct {
+		name   string
+		schema string
+	}{
+		{"compact schema", `{"properties":{"answer":{"enum":["a","b"],"type":"string"}},"required":["answer"],"type":"object"}`},
+		{"no schema", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := optimize.Outcome{Best: lab.Variant{Name: optimize.BestName, Technique: lab.TechOptimized, Instructions: "Route it.", AnswerField: "answer"}, BestScore: 0.5, Calls: 12}
+			if tc.schema != "" {
+				in.Best.JSONSchema = json.RawMessage(tc.schema)
+			}
+			raw, err := encodeOutcome(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := decodeOutcome(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out.Best.JSONSchema) != tc.schema {
+				t.Errorf("schema read back as %s, want %s", out.Best.JSONSchema, tc.schema)
+			}
+			if !reflect.DeepEqual(promptSpecOf(out.Best), promptSpecOf(in.Best)) {
+				t.Errorf("variant read back as %+v, want %+v", out.Best, in.Best)
 			}
 		})
 	}

@@ -103,6 +103,19 @@ func TestVerdictGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join("testdata", "verdict.golden.json")
+	checkGolden(t, path, got)
+}
+
+func TestNoResults(t *testing.T) {
+	if v := Decide(Input{}); v.Pick != "" || v.Basis != "none-meets" {
+		t.Errorf("pick %q on %s from no results", v.Pick, v.Basis)
+	}
+}
+
+// checkGolden compares got with the golden file at path, rewriting the
+// file first when the test runs with -update.
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
@@ -113,12 +126,6 @@ func TestVerdictGolden(t *testing.T) {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
 	if string(got) != string(want) {
-		t.Errorf("verdict differs from %s:\n%s", path, got)
-	}
-}
-
-func TestNoResults(t *testing.T) {
-	if v := Decide(Input{}); v.Pick != "" || v.Basis != "none-meets" {
-		t.Errorf("pick %q on %s from no results", v.Pick, v.Basis)
+		t.Errorf("output differs from %s:\n%s", path, got)
 	}
 }

@@ -144,18 +144,7 @@ func TestPDFChunksGolden(t *testing.T) {
 	}
 	got = append(got, '\n')
 	path := filepath.Join("testdata", "manual.pdf.golden.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("chunks differ from %s:\n%s", path, got)
-	}
+	checkGolden(t, path, got)
 	locs := map[string]bool{}
 	for _, c := range chunks {
 		locs[c.Loc] = true

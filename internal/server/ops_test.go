@@ -17,7 +17,9 @@ import (
 // TestSplitAndShadow sends 200 calls to a deployment that gives 30% of its
 // traffic to a challenger and copies every call to a shadow.
 func TestSplitAndShadow(t *testing.T) {
-	h := newHarness(t, Options{NoAuth: true, ShadowConcurrency: 200})
+	// A short Refresh makes shadow calls and live ones re-check their
+	// deployments while others read them, as a long-running server does.
+	h := newHarness(t, Options{NoAuth: true, ShadowConcurrency: 200, Refresh: time.Millisecond})
 	deployTo(t, h.store, h.up, "challenger", nil)
 	deployTo(t, h.store, h.up, "shadow", nil)
 	deployTo(t, h.store, h.up, "triage", func(d *lab.Deployment) {

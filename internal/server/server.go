@@ -185,8 +185,13 @@ func (s *Server) Serve(ctx context.Context, public, admin net.Listener, grace ti
 func (s *Server) deployment(ctx context.Context, name string) (*live, error) {
 	s.mu.Lock()
 	l, ok := s.deps[name]
+	var checked time.Time
+	if ok {
+		// checked is rewritten under s.mu by whichever call refreshes it.
+		checked = l.checked
+	}
 	s.mu.Unlock()
-	if ok && time.Since(l.checked) < s.opts.Refresh {
+	if ok && time.Since(checked) < s.opts.Refresh {
 		return l, nil
 	}
 	d, err := s.opts.Store.Deployment(ctx, name)

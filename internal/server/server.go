@@ -57,6 +57,9 @@ type Options struct {
 	UI     fs.FS
 	Tracer trace.TracerProvider
 	Logger *slog.Logger
+	// HeapFloor is the heap size below which the garbage collector leaves
+	// the process alone (default 64 MiB; negative: no floor). See floor.
+	HeapFloor int64
 }
 
 // Server is a running gateway over one lab's store.
@@ -73,9 +76,11 @@ type Server struct {
 	keys map[string]cachedKey
 	lims map[string]*limiter
 
-	shadow chan struct{}
-	quit   chan struct{}  // closed when shutdown starts: ends event streams
-	wg     sync.WaitGroup // shadow calls and other work that outlives a request
+	shadow  chan struct{}
+	quit    chan struct{}  // closed when shutdown starts: ends event streams
+	wg      sync.WaitGroup // shadow calls and other work that outlives a request
+	unfloor func()         // releases the heap floor (heapfloor.go)
+	tracing bool           // an OpenTelemetry provider was given: build spans
 	// Replayed is how many traces an earlier process left in the log.
 	Replayed int
 }
@@ -111,14 +116,18 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.ShadowConcurrency <= 0 {
 		opts.ShadowConcurrency = 4
 	}
+	tracing := opts.Tracer != nil
 	if opts.Tracer == nil {
 		opts.Tracer = noop.NewTracerProvider()
+	}
+	if opts.HeapFloor == 0 {
+		opts.HeapFloor = 64 << 20
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{
-		opts: opts, metrics: newMetrics(), tracer: opts.Tracer.Tracer("github.com/tunelab/tunelab/internal/server"),
+		opts: opts, tracing: tracing, metrics: newMetrics(), tracer: opts.Tracer.Tracer("github.com/tunelab/tunelab/internal/server"),
 		logger: opts.Logger, deps: map[string]*live{}, keys: map[string]cachedKey{}, lims: map[string]*limiter{},
 		shadow: make(chan struct{}, opts.ShadowConcurrency), quit: make(chan struct{}),
 	}
@@ -128,6 +137,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.unfloor = holdHeapFloor(opts.HeapFloor)
 	return s, nil
 }
 
@@ -140,6 +150,7 @@ func (s *Server) Close() error {
 	s.wg.Wait()
 	err := s.log.Close()
 	s.mon.close()
+	s.unfloor()
 	return err
 }
 

@@ -37,11 +37,14 @@ type traceLog struct {
 	pending map[int]int // segment -> traces not yet stored
 	closed  bool
 
-	// sendMu lets many handlers send to the queue at once while Close
-	// waits for them before closing it; the writer never takes it, so a
-	// full queue cannot deadlock against the writer.
-	sendMu sync.RWMutex
-	queue  chan queued
+	// queued holds traces in the log but not yet in the store. Handlers
+	// append under mu and wake the writer only when the queue was empty,
+	// so a busy gateway wakes it once per batch, not once per call: a
+	// channel send per call put the writer's wake-up in every handler's
+	// path and showed as the largest scheduling delay under load.
+	queued []queued
+	kick   chan struct{} // capacity 1: "the queue is no longer empty"
+	room   *sync.Cond    // on mu: Append waits here while the queue is full
 	done   chan struct{}
 	err    error // the last store error, reported by Close
 }
@@ -55,10 +58,13 @@ type queued struct {
 const segmentMax = 4 << 20
 
 // batchMax caps how many traces one store transaction takes; batchLinger
-// is how long the writer waits for a batch to fill.
+// is how long the writer waits for a batch to fill; queueMax is how many
+// traces may wait for the store before Append waits too (a store that
+// cannot keep up slows the gateway rather than filling its memory).
 const (
 	batchMax    = 512
 	batchLinger = 50 * time.Millisecond
+	queueMax    = 1 << 16
 )
 
 func segName(seq int) string { return fmt.Sprintf("traces-%08d.log", seq) }
@@ -89,7 +95,8 @@ func openTraceLog(ctx context.Context, dir string, store lab.ServingStore, after
 		}
 	}
 	l := &traceLog{dir: dir, store: store, after: after, pending: map[int]int{},
-		queue: make(chan queued, 1<<16), done: make(chan struct{})}
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
+	l.room = sync.NewCond(&l.mu)
 	if err := l.rotate(last + 1); err != nil {
 		return nil, replayed, err
 	}
@@ -189,28 +196,30 @@ func (l *traceLog) Append(t lab.Trace) error {
 		return fmt.Errorf("encode trace %s: %w", t.ID, err)
 	}
 	line = append(line, '\n')
-	l.sendMu.RLock()
-	defer l.sendMu.RUnlock()
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	for len(l.queued) >= queueMax && !l.closed {
+		l.room.Wait()
+	}
 	if l.closed {
-		l.mu.Unlock()
 		return errLogClosed
 	}
 	if _, err := l.cur.Write(line); err != nil {
-		l.mu.Unlock()
 		return fmt.Errorf("trace log: %w", err)
 	}
 	seg := l.curSeq
 	l.pending[seg]++
 	l.curSize += int64(len(line))
-	if l.curSize >= segmentMax {
-		if err := l.rotate(seg + 1); err != nil {
-			l.mu.Unlock()
-			return err
+	l.queued = append(l.queued, queued{t: t, seg: seg})
+	if len(l.queued) == 1 {
+		select {
+		case l.kick <- struct{}{}:
+		default: // already kicked
 		}
 	}
-	l.mu.Unlock()
-	l.queue <- queued{t: t, seg: seg}
+	if l.curSize >= segmentMax {
+		return l.rotate(seg + 1)
+	}
 	return nil
 }
 
@@ -219,56 +228,71 @@ func (l *traceLog) Append(t lab.Trace) error {
 // giving up would only delay them to the next start.
 func (l *traceLog) write() {
 	defer close(l.done)
-	for first := range l.queue {
+	for {
+		<-l.kick
 		// Linger a moment for more: one transaction per few hundred traces
 		// costs the machine far less than one per call, and the log already
-		// holds them.
-		batch := []queued{first}
-		linger := time.NewTimer(batchLinger)
-	fill:
-		for len(batch) < batchMax {
+		// holds them. Close kicks too, and then nothing lingers.
+		l.mu.Lock()
+		closed := l.closed
+		l.mu.Unlock()
+		if !closed {
+			linger := time.NewTimer(batchLinger)
 			select {
-			case q, ok := <-l.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, q)
 			case <-linger.C:
-				break fill
+			case <-l.kick: // Close
 			}
-		}
-		linger.Stop()
-		ts := make([]lab.Trace, len(batch))
-		for i, q := range batch {
-			ts[i] = q.t
-		}
-		stored := false
-		for attempt := 0; attempt < 20 && !stored; attempt++ {
-			err := l.store.SaveTraces(context.Background(), ts)
-			if err == nil {
-				stored = true
-				break
-			}
-			l.mu.Lock()
-			l.err = err
-			l.mu.Unlock()
-			time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
-		}
-		if !stored {
-			continue // left in the log (its segment is kept) for the next start's replay
+			linger.Stop()
 		}
 		l.mu.Lock()
-		for _, q := range batch {
-			l.pending[q.seg]--
-			if l.pending[q.seg] == 0 && q.seg != l.curSeq {
-				delete(l.pending, q.seg)
-				_ = os.Remove(filepath.Join(l.dir, segName(q.seg)))
-			}
-		}
+		all := l.queued
+		l.queued = nil
+		closed = l.closed
+		l.room.Broadcast()
 		l.mu.Unlock()
-		if l.after != nil {
-			l.after(ts)
+		for len(all) > 0 {
+			n := min(len(all), batchMax)
+			l.store1(all[:n])
+			all = all[n:]
 		}
+		if closed {
+			return // Append refuses once closed is set, so nothing came after the drain
+		}
+	}
+}
+
+// store1 stores one batch, retrying, and drops the segments it emptied.
+func (l *traceLog) store1(batch []queued) {
+	ts := make([]lab.Trace, len(batch))
+	for i, q := range batch {
+		ts[i] = q.t
+	}
+	stored := false
+	for attempt := 0; attempt < 20 && !stored; attempt++ {
+		err := l.store.SaveTraces(context.Background(), ts)
+		if err == nil {
+			stored = true
+			break
+		}
+		l.mu.Lock()
+		l.err = err
+		l.mu.Unlock()
+		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
+	}
+	if !stored {
+		return // left in the log (its segment is kept) for the next start's replay
+	}
+	l.mu.Lock()
+	for _, q := range batch {
+		l.pending[q.seg]--
+		if l.pending[q.seg] == 0 && q.seg != l.curSeq {
+			delete(l.pending, q.seg)
+			_ = os.Remove(filepath.Join(l.dir, segName(q.seg)))
+		}
+	}
+	l.mu.Unlock()
+	if l.after != nil {
+		l.after(ts)
 	}
 }
 
@@ -281,10 +305,12 @@ func (l *traceLog) Close() error {
 		return nil
 	}
 	l.closed = true
+	l.room.Broadcast() // an Append waiting for room now fails
 	l.mu.Unlock()
-	l.sendMu.Lock() // every Append that got past the closed check has sent
-	close(l.queue)
-	l.sendMu.Unlock()
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
 	<-l.done
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -2,6 +2,7 @@ package server
 
 import (
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -55,10 +56,21 @@ func TestHeapFloor(t *testing.T) {
 }
 
 // TestHeapFloorCostsNoMemory checks the floor's premise on Linux: memory
-// the kernel gave the heap but nobody wrote is not resident.
+// the kernel gave the heap but nobody wrote is not resident. It runs in a
+// fresh process, as `tunelab serve` is: in this test binary, earlier tests
+// leave freed heap that a new floor may reuse, and reused memory is zeroed.
 func TestHeapFloorCostsNoMemory(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc/self/statm")
+	}
+	if os.Getenv("TUNELAB_HEAPFLOOR_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHeapFloorCostsNoMemory$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "TUNELAB_HEAPFLOOR_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("fresh process: %v\n%s", err, out)
+		}
+		return
 	}
 	before := residentBytes(t)
 	release := holdHeapFloor(256 << 20)

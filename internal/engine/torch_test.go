@@ -119,6 +119,13 @@ func TestAgreesWithPyTorch(t *testing.T) {
 			if _, err := tr.Backward(b, 1, 0, 0); err != nil {
 				t.Fatal(err)
 			}
+			// Every frozen product whose input needs a gradient runs on the
+			// transposed copies: all 7 in each layer but the first, whose
+			// q, k and v read the (frozen) embeddings, and the output layer.
+			// PyTorch's agreement below is then the agreement of that path.
+			if got, want := tr.FastGrads(), 7*(tc.cfg().Layers-1)+4+1; got != want {
+				t.Errorf("%d backward products ran on the transposed weights, want %d", got, want)
+			}
 			if len(ref.Grads) != len(tr.Params()) {
 				t.Fatalf("PyTorch gave %d gradients, the trainer has %d parameters", len(ref.Grads), len(tr.Params()))
 			}

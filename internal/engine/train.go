@@ -360,6 +360,18 @@ func (t *Trainer) Backward(b Batch, scale, dropout float32, seed uint64) (float3
 	return loss, err
 }
 
+// FastGrads is how many of the last Backward's products through the
+// frozen base weights ran on the transposed copies (see fast_input_grads
+// in train.c); zero in full fine-tuning, where the weights change.
+func (t *Trainer) FastGrads() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.c == nil {
+		return 0
+	}
+	return int(C.tl_train_fast_grads(t.c))
+}
+
 // AdamW is one optimiser step's settings.
 type AdamW struct {
 	LR, Beta1, Beta2, Eps, WeightDecay float32

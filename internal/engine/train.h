@@ -68,6 +68,10 @@ int32_t tl_train_batch(tl_trainer *t, int32_t n_seq, int32_t n_tok, const int32_
                        float loss_scale, bool backward, float dropout, uint64_t seed,
                        float *loss, float *logits, char *err, size_t errlen);
 
+// tl_train_fast_grads is how many backward products of the last batch ran
+// as mul_mat through the frozen weights' transposed copies (LoRA only).
+int32_t tl_train_fast_grads(const tl_trainer *t);
+
 // tl_train_opt_step applies one AdamW step to every trainable tensor from
 // the accumulated gradients. iter counts steps from 1 (bias correction).
 // Weight decay applies to matrices only, not to norms.

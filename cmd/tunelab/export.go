@@ -20,11 +20,13 @@ func newExportCmd() *cobra.Command {
 	var storeDSN string
 	cmd := &cobra.Command{
 		Use:   "export FILE",
-		Short: "Write the lab's runs, results, deployments, traces, reviews and keys to a file",
+		Short: "Write the lab's runs, results, deployments, traces, reviews, keys and artifacts to a file",
 		Long: `Writes everything the lab's store holds (runs with their results, every
-version of every deployment, traces, reviews and gateway keys, as hashes) to
-FILE as JSON Lines, to move the lab to another store with 'tunelab import'.
-The response cache is not written. FILE is replaced only once complete.`,
+version of every deployment, traces, reviews, gateway keys, as hashes, and
+the store's artifacts: tuned models and tuning jobs' checkpoints and
+records) to FILE as JSON Lines, to move the lab to another store with
+'tunelab import'. The response cache is not written. FILE is replaced only
+once complete.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openLabStore(cmd, storeDSN)
@@ -57,7 +59,10 @@ func newImportCmd() *cobra.Command {
 		Long: `Reads FILE, written by 'tunelab export', into the lab's store (or --store).
 Runs and results are added or replaced; deployments whose name the store
 already has, and reviews and keys it already holds, are left as they were.
-Importing twice, or again after an interruption, records nothing twice.`,
+An artifact is stored once its size and SHA-256 match the file's; one the
+store holds with the same content is left alone, one with other content is
+replaced. Importing twice, or again after an interruption, records nothing
+twice.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])

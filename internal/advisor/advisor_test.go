@@ -2,17 +2,14 @@ package advisor
 
 import (
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tunelab/tunelab/internal/cost"
 	"github.com/tunelab/tunelab/internal/eval"
+	"github.com/tunelab/tunelab/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func cand(id string, acc, lo, hi, p95 float64, vs *eval.Comparison) eval.CandidateSummary {
 	return eval.CandidateSummary{ID: id, Accuracy: acc, CILow: lo, CIHigh: hi, LatencyP95: p95, VsBest: vs}
@@ -103,29 +100,11 @@ func TestVerdictGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join("testdata", "verdict.golden.json")
-	checkGolden(t, path, got)
+	golden.Check(t, path, got)
 }
 
 func TestNoResults(t *testing.T) {
 	if v := Decide(Input{}); v.Pick != "" || v.Basis != "none-meets" {
 		t.Errorf("pick %q on %s from no results", v.Pick, v.Basis)
-	}
-}
-
-// checkGolden compares got with the golden file at path, rewriting the
-// file first when the test runs with -update.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("output differs from %s:\n%s", path, got)
 	}
 }

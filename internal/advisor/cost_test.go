@@ -11,6 +11,7 @@ import (
 	"github.com/tunelab/tunelab/internal/cost"
 	"github.com/tunelab/tunelab/internal/eval"
 	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/testutil/golden"
 )
 
 const costLab = `task:
@@ -229,5 +230,5 @@ func TestVerdictHostingGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join("testdata", "verdict-hosting.golden.json")
-	checkGolden(t, path, got)
+	golden.Check(t, path, got)
 }

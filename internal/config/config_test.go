@@ -1,16 +1,15 @@
 package config
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/tunelab/tunelab/internal/testutil/golden"
+)
 
 const validConfig = `task:
   name: routing
@@ -127,19 +126,7 @@ func TestParseErrors(t *testing.T) {
 			fmt.Fprintf(&got, "%s: %v\n", tc.name, err)
 		})
 	}
-	golden := filepath.Join("testdata", "errors.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got.String() != string(want) {
-		t.Errorf("errors differ from %s:\n got:\n%s\nwant:\n%s", golden, got.String(), want)
-	}
+	golden.Check(t, filepath.Join("testdata", "errors.golden"), got.String())
 }
 
 func TestLoadDirectory(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tunelab/tunelab/internal/testutil/golden"
 )
 
 // TestEditRow edits one row of a file in every format; the whole new file
@@ -92,7 +94,7 @@ func TestEditRow(t *testing.T) {
 			if first := bytes.Count(data[:pre], []byte("\n")) + 1; first < ed.Before.Line {
 				t.Errorf("the file changed on line %d, before the row's line %d", first, ed.Before.Line)
 			}
-			checkGolden(t, filepath.Join("edit", tc.name+".golden"), fmt.Sprintf("# %s -> %s (%d bytes kept before, %d after)\n%s",
+			golden.Check(t, filepath.Join("testdata", "edit", tc.name+".golden"), fmt.Sprintf("# %s -> %s (%d bytes kept before, %d after)\n%s",
 				ed.Before.ID, ed.After.ID, pre, suf, ed.Data))
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/testutil/golden"
 )
 
 var exportSet = []lab.Example{
@@ -37,7 +38,7 @@ func TestExportGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, tc.golden, string(data))
+			golden.Check(t, filepath.Join("testdata", tc.golden), data)
 		})
 	}
 }

@@ -2,7 +2,6 @@ package dataset
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,27 +10,8 @@ import (
 	"testing"
 
 	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// checkGolden compares got with testdata/name, rewriting it under -update.
-func checkGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s; run go test -update and review the diff\n--- got\n%s", path, got)
-	}
-}
 
 func describeExamples(exs []lab.Example) string {
 	var b strings.Builder
@@ -96,7 +76,7 @@ func TestLoadGolden(t *testing.T) {
 			fmt.Fprintf(&got, "=== %s format=%s version=%s\n%s", name, ds.Format, ds.Version, describeExamples(ds.Examples))
 		})
 	}
-	checkGolden(t, "load.golden", got.String())
+	golden.Check(t, filepath.Join("testdata", "load.golden"), got.String())
 }
 
 func TestLoadDetails(t *testing.T) {
@@ -333,7 +313,7 @@ func TestLoadErrors(t *testing.T) {
 			}
 		})
 	}
-	checkGolden(t, "errors.golden", got.String())
+	golden.Check(t, filepath.Join("testdata", "errors.golden"), got.String())
 }
 
 func TestRowErrorFields(t *testing.T) {

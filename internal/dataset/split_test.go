@@ -3,10 +3,12 @@ package dataset
 import (
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/testutil/golden"
 )
 
 // labelled makes n examples per label, with ids that do not follow the
@@ -45,7 +47,7 @@ func TestSplitGolden(t *testing.T) {
 	for _, ex := range exs {
 		fmt.Fprintf(&got, "%s %-8s %s\n", ex.ID, ex.Expected, asg[ex.ID])
 	}
-	checkGolden(t, "split.golden", got.String())
+	golden.Check(t, filepath.Join("testdata", "split.golden"), got.String())
 }
 
 func TestSplitStratified(t *testing.T) {

@@ -3,16 +3,14 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+	"github.com/tunelab/tunelab/internal/testutil/golden"
+)
 
 // schemas used both for the golden grammar text and for generation.
 // Strings are bounded so a random model must finish within the budget.
@@ -86,19 +84,7 @@ func TestGrammarFromJSONSchema(t *testing.T) {
 		}
 		fmt.Fprintf(&all, "## %s\n%s\n", s.name, strings.TrimSuffix(g, baseRules))
 	}
-	golden := filepath.Join("testdata", "grammar.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(all.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if all.String() != string(want) {
-		t.Errorf("grammars differ from %s:\n%s", golden, all.String())
-	}
+	golden.Check(t, filepath.Join("testdata", "grammar.golden"), all.String())
 
 	bad := []struct{ name, schema, want string }{
 		{"not json", `{"type":`, "JSON schema"},

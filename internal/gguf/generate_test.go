@@ -3,15 +3,14 @@ package gguf
 import (
 	"bytes"
 	"crypto/sha256"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+	"github.com/tunelab/tunelab/internal/testutil/golden"
+)
 
 func TestTrainVocab(t *testing.T) {
 	v, err := TrainVocab(Corpus(), 640, []string{"<|im_start|>", "<|im_end|>"})
@@ -107,19 +106,7 @@ func TestGenerateLlama(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := summarize(h, da)
-			golden := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("header summary differs from %s:\n%s", golden, got)
-			}
+			golden.Check(t, filepath.Join("testdata", tc.name+".golden"), got)
 		})
 	}
 }

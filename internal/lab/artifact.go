@@ -29,4 +29,7 @@ type ArtifactStore interface {
 	// against its hash; it fails with ErrNotFound when there is none. On
 	// error w may hold part of the bytes, so write to a temporary file.
 	ReadArtifact(ctx context.Context, name string, w io.Writer) (ArtifactInfo, error)
+	// Artifacts describes every artifact, names in bytewise order (as Go
+	// compares strings), so a listing reads the same from every backend.
+	Artifacts(ctx context.Context) ([]ArtifactInfo, error)
 }

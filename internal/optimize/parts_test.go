@@ -2,8 +2,6 @@ package optimize
 
 import (
 	"context"
-	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -11,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tunelab/tunelab/internal/testutil/golden"
+
 	"github.com/tunelab/tunelab/internal/lab"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestEvaluator(t *testing.T) {
 	f := newFixture()
@@ -218,17 +216,5 @@ func TestProposalPromptGolden(t *testing.T) {
 		{Input: "app\ncrashes", Expected: "gamma", Error: "HTTP 500"},
 	}
 	got := proposalPrompt(testTask, "Route each ticket to its queue.", fails)
-	path := filepath.Join("testdata", "proposal.golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("proposal prompt differs from %s:\n%s", path, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "proposal.golden"), got)
 }

@@ -2,17 +2,14 @@ package prompt
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var task = lab.Task{
 	Name:        "ticket-routing",
@@ -61,19 +58,7 @@ func TestRenderGolden(t *testing.T) {
 			}
 		})
 	}
-	golden := filepath.Join("testdata", "render.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if got.String() != string(want) {
-		t.Errorf("rendered prompts differ from %s; run go test -update and review the diff\n%s", golden, got.String())
-	}
+	golden.Check(t, filepath.Join("testdata", "render.golden"), got.String())
 }
 
 func TestExtract(t *testing.T) {

@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,9 +12,8 @@ import (
 
 	"github.com/tunelab/tunelab/internal/eval"
 	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func sampleDoc() Document {
 	cands := []lab.Candidate{
@@ -46,29 +44,12 @@ func sampleDoc() Document {
 	return Document{Task: lab.Task{Name: "routing", Description: "Route it.", Output: "label"}, Summary: eval.Summarize(run, results), Cases: cases, Results: results}
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; run go test -update and review:\n%s", name, got)
-	}
-}
-
 func TestTable(t *testing.T) {
 	var buf bytes.Buffer
 	if err := Table(&buf, sampleDoc().Summary); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "table.golden", buf.Bytes())
+	golden.Check(t, filepath.Join("testdata", "table.golden"), buf.Bytes())
 }
 
 func TestWriteJSON(t *testing.T) {

@@ -2,14 +2,13 @@ package retrieval
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/tunelab/tunelab/internal/testutil/golden"
+)
 
 func TestChunkDocumentGolden(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("testdata", "policy.md"))
@@ -34,7 +33,7 @@ func TestChunkDocumentGolden(t *testing.T) {
 			}
 			got = append(got, '\n')
 			path := filepath.Join("testdata", tc.golden)
-			checkGolden(t, path, got)
+			golden.Check(t, path, got)
 		})
 	}
 }
@@ -89,21 +88,3 @@ func TestChunkDocumentInvariants(t *testing.T) {
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
-
-// checkGolden compares got with the golden file at path, rewriting the
-// file first when the test runs with -update.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("output differs from %s:\n%s", path, got)
-	}
-}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tunelab/tunelab/internal/testutil/golden"
 )
 
 // manualPages is a two-page manual: a title, paragraphs of two lines, and
@@ -144,7 +146,7 @@ func TestPDFChunksGolden(t *testing.T) {
 	}
 	got = append(got, '\n')
 	path := filepath.Join("testdata", "manual.pdf.golden.json")
-	checkGolden(t, path, got)
+	golden.Check(t, path, got)
 	locs := map[string]bool{}
 	for _, c := range chunks {
 		locs[c.Loc] = true

@@ -1,10 +1,11 @@
 // Package transfer moves a lab's state between stores: Export writes
 // everything a store holds for a lab (runs and their results, deployments
-// with every version, traces, feedback and gateway keys) as JSON Lines, and
-// Import reads it into another store. Import is idempotent: importing the
-// same file twice, or again after an interruption, records each thing once.
-// The response cache is not moved: it is a cache, and a new store fills it
-// as calls are made.
+// with every version, traces, feedback, gateway keys and the store's
+// artifacts: tuned models and tuning jobs' checkpoints and records) as JSON
+// Lines, and Import reads it into another store. Import is idempotent:
+// importing the same file twice, or again after an interruption, records
+// each thing once. The response cache is not moved: it is a cache, and a
+// new store fills it as calls are made.
 package transfer
 
 import (
@@ -21,8 +22,10 @@ import (
 	"github.com/tunelab/tunelab/internal/lab"
 )
 
-// Version is the format version Export writes and Import reads.
-const Version = 1
+// Version is the format version Export writes. Import reads it and every
+// earlier one. Version 2 added artifacts; a tunelab that reads only 1 then
+// says to upgrade rather than that a line holds an unknown field.
+const Version = 2
 
 // header is the first line of an export.
 type header struct {
@@ -38,6 +41,9 @@ type record struct {
 	Trace      *lab.Trace      `json:"trace,omitempty"`
 	Feedback   *lab.Feedback   `json:"feedback,omitempty"`
 	Key        *keyRecord      `json:"key,omitempty"`
+	// Artifact opens an artifact; its bytes follow in Part lines.
+	Artifact *lab.ArtifactInfo `json:"artifact,omitempty"`
+	Part     *artifactPart     `json:"artifact_part,omitempty"`
 }
 
 // keyRecord carries a gateway key with its hash, which lab.APIKey keeps
@@ -50,7 +56,7 @@ type keyRecord struct {
 
 func (r record) kinds() int {
 	n := 0
-	for _, set := range []bool{r.Run != nil, r.Result != nil, r.Deployment != nil, r.Trace != nil, r.Feedback != nil, r.Key != nil} {
+	for _, set := range []bool{r.Run != nil, r.Result != nil, r.Deployment != nil, r.Trace != nil, r.Feedback != nil, r.Key != nil, r.Artifact != nil, r.Part != nil} {
 		if set {
 			n++
 		}
@@ -66,13 +72,16 @@ type Counts struct {
 	Traces      int `json:"traces"`
 	Feedback    int `json:"feedback"`
 	Keys        int `json:"keys"`
+	Artifacts   int `json:"artifacts"`
 	// Skipped are things Import left alone because the target already had
-	// them (a deployment of the same name, a key or review with the same id).
+	// them (a deployment of the same name, a key or review with the same
+	// id, an artifact of the same name and content).
 	Skipped int `json:"skipped"`
 }
 
 func (c Counts) String() string {
-	s := fmt.Sprintf("%d runs, %d results, %d deployment versions, %d traces, %d reviews, %d keys", c.Runs, c.Results, c.Deployments, c.Traces, c.Feedback, c.Keys)
+	s := fmt.Sprintf("%d runs, %d results, %d deployment versions, %d traces, %d reviews, %d keys, %d artifacts",
+		c.Runs, c.Results, c.Deployments, c.Traces, c.Feedback, c.Keys, c.Artifacts)
 	if c.Skipped > 0 {
 		s += fmt.Sprintf(" (%d already there, left as they were)", c.Skipped)
 	}
@@ -167,6 +176,9 @@ func Export(ctx context.Context, st lab.Store, w io.Writer) (Counts, error) {
 		}
 		c.Keys++
 	}
+	if err := exportArtifacts(ctx, st, put, &c); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -196,18 +208,15 @@ const traceBatch = 500
 // finishes the rest and records nothing twice.
 func Import(ctx context.Context, st lab.Store, r io.Reader, file string) (Counts, error) {
 	var c Counts
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	line := 0
-	if !sc.Scan() {
-		if err := sc.Err(); err != nil {
+	in := newLines(r)
+	if !in.next() {
+		if err := in.sc.Err(); err != nil {
 			return c, fmt.Errorf("read %s: %w", file, err)
 		}
 		return c, &LineError{File: file, Line: 1, Err: errors.New("the file is empty; give a file written by 'tunelab export'")}
 	}
-	line++
 	var h header
-	if err := json.Unmarshal(sc.Bytes(), &h); err != nil || h.Format == 0 {
+	if err := json.Unmarshal(in.sc.Bytes(), &h); err != nil || h.Format == 0 {
 		return c, &LineError{File: file, Line: 1, Err: errors.New("not a tunelab export (the first line should be {\"tunelab_export\":1,...}); give a file written by 'tunelab export'")}
 	}
 	if h.Format > Version {
@@ -247,20 +256,15 @@ func Import(ctx context.Context, st lab.Store, r io.Reader, file string) (Counts
 		return nil
 	}
 	reviews := map[string]map[string]bool{} // trace id -> review ids stored
-	for sc.Scan() {
-		line++
-		b := sc.Bytes()
+	for in.next() {
+		b := in.sc.Bytes()
 		if len(b) == 0 {
 			continue
 		}
-		var rec record
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&rec); err != nil {
-			return c, &LineError{File: file, Line: line, Err: fmt.Errorf("%v; each line holds one of run, result, deployment, trace, feedback or key", err)}
-		}
-		if rec.kinds() != 1 {
-			return c, &LineError{File: file, Line: line, Err: fmt.Errorf("a line holds exactly one of run, result, deployment, trace, feedback or key; this one holds %d", rec.kinds())}
+		line := in.line
+		rec, err := decodeRecord(b)
+		if err != nil {
+			return c, &LineError{File: file, Line: line, Err: err}
 		}
 		fail := func(field string, err error) error {
 			return &LineError{File: file, Line: line, Field: field, Err: err}
@@ -349,13 +353,63 @@ func Import(ctx context.Context, st lab.Store, r io.Reader, file string) (Counts
 			}
 			haveKey[rec.Key.ID] = true
 			c.Keys++
+		case rec.Artifact != nil:
+			if err := importArtifact(ctx, st, in, *rec.Artifact, file, &c); err != nil {
+				return c, err
+			}
+		case rec.Part != nil:
+			return c, fail("artifact_part", fmt.Errorf("byte %d of artifact %s follows no artifact line of that name: the file is damaged; export it again", rec.Part.Offset, rec.Part.Name))
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return c, &LineError{File: file, Line: line + 1, Err: err}
+	if err := in.sc.Err(); err != nil {
+		return c, &LineError{File: file, Line: in.line + 1, Err: err}
 	}
 	if err := flush(); err != nil {
-		return c, &LineError{File: file, Line: line, Field: "trace", Err: err}
+		return c, &LineError{File: file, Line: in.line, Field: "trace", Err: err}
 	}
 	return c, nil
+}
+
+// lines reads an export a line at a time and counts lines for errors.
+type lines struct {
+	sc   *bufio.Scanner
+	line int
+}
+
+func newLines(r io.Reader) *lines {
+	sc := bufio.NewScanner(r)
+	// An artifact's part is partSize bytes in base64, a third longer.
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	return &lines{sc: sc}
+}
+
+func (l *lines) next() bool {
+	if !l.sc.Scan() {
+		return false
+	}
+	l.line++
+	return true
+}
+
+const kindsList = "run, result, deployment, trace, feedback, key, artifact or artifact_part"
+
+// decodeRecord reads one line after the header, refusing fields it does
+// not know so a misspelt kind is not silently skipped.
+func decodeRecord(b []byte) (record, error) {
+	rec, err := decodeLine(b)
+	if err != nil {
+		return rec, fmt.Errorf("%v; each line holds one of %s", err, kindsList)
+	}
+	if rec.kinds() != 1 {
+		return rec, fmt.Errorf("a line holds exactly one of %s; this one holds %d", kindsList, rec.kinds())
+	}
+	return rec, nil
+}
+
+func decodeLine(b []byte) (record, error) {
+	var rec record
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&rec)
+	return rec, err
 }

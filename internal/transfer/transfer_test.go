@@ -3,8 +3,11 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -86,6 +89,58 @@ func fill(t *testing.T, st lab.Store) {
 			t.Fatal(err)
 		}
 	}
+	for _, a := range artifacts {
+		if _, err := st.PutArtifact(ctx, a.name, bytes.NewReader(a.data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// artifacts are what fill stores: a model over several parts of the
+// export (with a short last part), a job record, and an empty file.
+var artifacts = []struct {
+	name string
+	data []byte
+}{
+	{"tune/ft-1/record.json", []byte(`{"id":"ft-1","status":"done"}`)},
+	{"models/tuned.gguf", payload(2<<20+partSize/2+3, 1)},
+	{"tune/ft-1/empty.log", nil},
+}
+
+// payload is n seeded random bytes.
+func payload(n int, seed byte) []byte {
+	b := make([]byte, n)
+	_, _ = rand.NewChaCha8([32]byte{seed}).Read(b) // never fails
+	return b
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// storedArtifact is what a snapshot keeps of an artifact: not its time,
+// which is when it was put in this store.
+type storedArtifact struct {
+	Size            int64
+	Listed, Content string // the hash the store records, and that of the bytes read back
+}
+
+func readArtifacts(t *testing.T, st lab.Store) map[string]storedArtifact {
+	t.Helper()
+	infos, err := st.Artifacts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]storedArtifact{}
+	for _, info := range infos {
+		var buf bytes.Buffer
+		if _, err := st.ReadArtifact(ctx, info.Name, &buf); err != nil {
+			t.Fatal(err)
+		}
+		out[info.Name] = storedArtifact{Size: info.Size, Listed: info.SHA256, Content: sha(buf.Bytes())}
+	}
+	return out
 }
 
 // snapshot reads back everything fill stored, in a comparable form.
@@ -130,6 +185,7 @@ func snapshot(t *testing.T, st lab.Store) map[string]any {
 		}
 		out["key "+k.ID] = got
 	}
+	out["artifacts"] = readArtifacts(t, st)
 	return out
 }
 
@@ -144,7 +200,7 @@ func TestMoveBetweenStores(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := Counts{Runs: 2, Results: 4, Deployments: 3, Traces: 3, Feedback: 1, Keys: 2}
+				want := Counts{Runs: 2, Results: 4, Deployments: 3, Traces: 3, Feedback: 1, Keys: 2, Artifacts: 3}
 				if exported != want {
 					t.Errorf("exported %+v; want %+v", exported, want)
 				}
@@ -156,7 +212,11 @@ func TestMoveBetweenStores(t *testing.T) {
 				if got != want {
 					t.Errorf("imported %+v; want %+v", got, want)
 				}
-				if a, b := snapshot(t, src), snapshot(t, dst); !reflect.DeepEqual(a, b) {
+				a, b := snapshot(t, src), snapshot(t, dst)
+				if arts := a["artifacts"].(map[string]storedArtifact); len(arts) != len(artifacts) {
+					t.Fatalf("the source holds %d artifacts; fill put %d", len(arts), len(artifacts))
+				}
+				if !reflect.DeepEqual(a, b) {
 					for k := range a {
 						if !reflect.DeepEqual(a[k], b[k]) {
 							t.Errorf("%s differs after the move:\nfrom %+v\n  to %+v", k, a[k], b[k])
@@ -169,8 +229,8 @@ func TestMoveBetweenStores(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if again.Skipped != 3+1+2 {
-					t.Errorf("second import skipped %d; want the 3 deployment versions, 1 review and 2 keys", again.Skipped)
+				if again.Skipped != 3+1+2+3 || again.Artifacts != 0 {
+					t.Errorf("second import skipped %d and stored %d artifacts; want the 3 deployment versions, 1 review, 2 keys and 3 artifacts skipped", again.Skipped, again.Artifacts)
 				}
 				if !reflect.DeepEqual(before, snapshot(t, dst)) {
 					t.Error("a second import changed the store")

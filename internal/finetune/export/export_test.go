@@ -1,8 +1,6 @@
 package export
 
 import (
-	"bytes"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,9 +8,9 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+	"github.com/tunelab/tunelab/internal/testutil/golden"
+)
 
 const trainRows = `{"messages":[{"role":"user","content":"My card was charged twice"},{"role":"assistant","content":"billing"}]}
 `
@@ -78,28 +76,13 @@ func TestWrite(t *testing.T) {
 			if got, _ := os.ReadFile(filepath.Join(dir, "data/train.jsonl")); string(got) != trainRows {
 				t.Errorf("train copy %q, want %q", got, trainRows)
 			}
-			golden := filepath.Join("testdata", strings.ReplaceAll(tc.name, " ", "_"))
+			goldenDir := filepath.Join("testdata", strings.ReplaceAll(tc.name, " ", "_"))
 			for _, f := range []string{"axolotl.yaml", "unsloth_train.py", "README.md"} {
 				got, err := os.ReadFile(filepath.Join(dir, f))
 				if err != nil {
 					t.Fatal(err)
 				}
-				g := filepath.Join(golden, f)
-				if *update {
-					if err := os.MkdirAll(golden, 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(g, got, 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				wantB, err := os.ReadFile(g)
-				if err != nil {
-					t.Fatalf("%v (run go test -update to write it)", err)
-				}
-				if !bytes.Equal(got, wantB) {
-					t.Errorf("%s differs from %s:\n%s", f, g, got)
-				}
+				golden.Check(t, filepath.Join(goldenDir, f), got)
 			}
 			var cfg struct {
 				Base     string   `yaml:"base_model"`

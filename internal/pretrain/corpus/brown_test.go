@@ -1,33 +1,13 @@
 package corpus
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tunelab/tunelab/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the .golden files from current output")
-
-// golden compares got with testdata/<name>.golden, or rewrites it under -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read %s (run go test -update to create it): %v", path, err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
-}
 
 func TestBrownParagraphsGolden(t *testing.T) {
 	cases := []struct{ name string }{
@@ -48,7 +28,7 @@ func TestBrownParagraphsGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("brown", tc.name), strings.Join(paras, "\n")+"\n")
+			golden.Check(t, filepath.Join("testdata", "brown", tc.name+".golden"), strings.Join(paras, "\n")+"\n")
 		})
 	}
 }

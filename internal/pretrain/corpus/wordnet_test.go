@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tunelab/tunelab/internal/testutil/golden"
 )
 
 func TestWordNetDocsGolden(t *testing.T) {
@@ -37,7 +39,7 @@ func TestWordNetDocsGolden(t *testing.T) {
 			if strings.Contains(docs[0].Text, "Princeton") {
 				t.Errorf("licence header leaked into the text")
 			}
-			golden(t, filepath.Join("wordnet", tc.name), docs[0].Text+"\n")
+			golden.Check(t, filepath.Join("testdata", "wordnet", tc.name+".golden"), docs[0].Text+"\n")
 		})
 	}
 }

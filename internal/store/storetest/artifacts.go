@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tunelab/tunelab/internal/lab"
 )
@@ -24,6 +25,7 @@ var artifactTests = []struct {
 	{"artifacts/not-found", testArtifactNotFound},
 	{"artifacts/failed-put-keeps-old", testArtifactFailedPut},
 	{"artifacts/refuses-empty-name", testArtifactEmptyName},
+	{"artifacts/list", testArtifactList},
 }
 
 // payload is n seeded random bytes: incompressible, so no layer can store
@@ -171,5 +173,68 @@ func testArtifactEmptyName(t *testing.T, h *harness) {
 	s := h.store(t)
 	if _, err := s.PutArtifact(ctx, " ", strings.NewReader("x")); err == nil {
 		t.Fatal("PutArtifact with a blank name succeeded")
+	}
+}
+
+// The listing names every artifact once, in bytewise order whatever the
+// database's collation (which would put "a" before "B"), with what
+// Artifact says of each; a put that failed adds nothing to it.
+func testArtifactList(t *testing.T, h *harness) {
+	s := h.store(t)
+	if got, err := s.Artifacts(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("Artifacts on an empty store = %v, %v; want none", got, err)
+	}
+	puts := []struct {
+		name string
+		data []byte
+	}{
+		{"tune/ft-1/record.json", []byte(`{"id":"ft-1"}`)},
+		{"models/b.gguf", []byte("old")},
+		{"models/B.gguf", nil},
+		{"models/a_b.gguf", []byte("x")},
+		{"models/ab.gguf", payload(5<<20, 9)},
+		{"models/b.gguf", []byte("new and longer")}, // replaces, listed once
+	}
+	for _, p := range puts {
+		if _, err := s.PutArtifact(ctx, p.name, bytes.NewReader(p.data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.PutArtifact(ctx, "models/failed.gguf", &failingReader{r: strings.NewReader("part"), err: errors.New("disk gone")}); err == nil {
+		t.Fatal("PutArtifact with a failing reader succeeded")
+	}
+	s.Close()
+	s = h.store(t)
+	got, err := s.Artifacts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		name string
+		size int64
+		sha  string
+	}{
+		{"models/B.gguf", 0, sha(nil)},
+		{"models/a_b.gguf", 1, sha([]byte("x"))},
+		{"models/ab.gguf", 5 << 20, sha(payload(5<<20, 9))},
+		{"models/b.gguf", 14, sha([]byte("new and longer"))},
+		{"tune/ft-1/record.json", 13, sha([]byte(`{"id":"ft-1"}`))},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Artifacts listed %d: %+v; want %d", len(got), got, len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Name != w.name || g.Size != w.size || g.SHA256 != w.sha {
+			t.Errorf("artifact %d = %s (%d bytes, %s); want %s (%d bytes, %s)", i, g.Name, g.Size, g.SHA256, w.name, w.size, w.sha)
+			continue
+		}
+		one, err := s.Artifact(ctx, g.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if one.Name != g.Name || one.Size != g.Size || one.SHA256 != g.SHA256 || !one.UpdatedAt.Equal(g.UpdatedAt) || g.UpdatedAt.Location() != time.UTC {
+			t.Errorf("listed %+v; Artifact says %+v (both in UTC)", g, one)
+		}
 	}
 }

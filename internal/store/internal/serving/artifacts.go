@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -127,4 +128,26 @@ func (o *Ops) ReadArtifact(ctx context.Context, name string, w io.Writer) (lab.A
 	}
 	info.UpdatedAt = time.UnixMicro(micros).UTC()
 	return info, nil
+}
+
+// Artifacts describes every artifact. Names are sorted here rather than in
+// SQL because PostgreSQL orders text by the database's collation, which
+// need not be bytewise.
+func (o *Ops) Artifacts(ctx context.Context) ([]lab.ArtifactInfo, error) {
+	var out []lab.ArtifactInfo
+	err := o.DB.Query(ctx, `SELECT name, size, sha256, updated_at FROM artifacts`, func(scan func(...any) error) error {
+		var info lab.ArtifactInfo
+		var micros int64
+		if err := scan(&info.Name, &info.Size, &info.SHA256, &micros); err != nil {
+			return err
+		}
+		info.UpdatedAt = time.UnixMicro(micros).UTC()
+		out = append(out, info)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list artifacts in %s: %w", o.Where, err)
+	}
+	slices.SortFunc(out, func(a, b lab.ArtifactInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }

@@ -6,7 +6,11 @@
 // then stops the gateway and checks that every answered call left exactly
 // one trace in the store.
 //
-//	go run ./bench/gateway -rate 1000 -duration 10s -rounds 2
+//	go run ./bench/gateway -rate 1000 -duration 10s -rounds 3
+//
+// Go's own reverse proxy runs beside them as the peer: what an extra hop
+// through any net/http server costs, against which the gateway's own work
+// (auth, rendering, the SDK call, the trace) shows.
 package main
 
 import (
@@ -18,6 +22,8 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -41,6 +47,7 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "length of each round")
 	rounds := flag.Int("rounds", 2, "rounds per target, alternating direct and gateway")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
+	floorMiB := flag.Int("heap-floor", 0, "the gateway's heap floor in MiB (0: its default; -1: none)")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -52,7 +59,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*rate, *dur, *rounds); err != nil {
+	if err := run(*rate, *dur, *rounds, int64(*floorMiB)<<20); err != nil {
 		log.Print(err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -61,7 +68,7 @@ func main() {
 
 const answer = `{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"billing"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":1,"total_tokens":21}}`
 
-func run(rate int, dur time.Duration, rounds int) error {
+func run(rate int, dur time.Duration, rounds int, heapFloor int64) error {
 	var upCalls atomic.Int64
 	up := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -96,7 +103,7 @@ func run(rate int, dur time.Duration, rounds int) error {
 	if err := st.SaveKey(context.Background(), key); err != nil {
 		return err
 	}
-	srv, err := server.New(context.Background(), server.Options{Store: st, TraceDir: filepath.Join(dir, "traces"),
+	srv, err := server.New(context.Background(), server.Options{Store: st, TraceDir: filepath.Join(dir, "traces"), HeapFloor: heapFloor,
 		Resolve: func(d lab.Deployment) (eval.Target, error) {
 			ref, err := provider.ParseRef(d.Candidate.Model)
 			if err != nil {
@@ -128,25 +135,46 @@ func run(rate int, dur time.Duration, rounds int) error {
 		firstOr(msgs, "system"), firstOr(msgs, "user"))
 	viaGateway := `{"model":"bench","messages":[{"role":"user","content":"I was charged twice for order 4411"}]}`
 
+	// The peer: Go's own reverse proxy, the least any gateway written with
+	// net/http adds, forwarding the direct body to the same upstream. The
+	// gateway's own work is what it adds beyond this extra hop.
+	target, err := url.Parse(upURL)
+	if err != nil {
+		return err
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}
+	pxLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	px := &http.Server{Handler: rp}
+	go px.Serve(pxLn) //nolint:errcheck // ends when the benchmark exits
+	pxURL := "http://" + pxLn.Addr().String()
+
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute}}
 	fmt.Printf("open-loop load at %d requests/s, %s per round, %d rounds each (GOMAXPROCS cores shared by load, gateway and upstream)\n",
 		rate, dur, rounds)
 	var all = map[string][]result{}
 	warm := func(url, body, auth string) { load(client, url, body, auth, rate, time.Second) }
 	warm(upURL+"/v1/chat/completions", direct, "")
+	warm(pxURL+"/v1/chat/completions", direct, "")
 	warm(gwURL+"/v1/chat/completions", viaGateway, secret)
 	cpu := map[string]time.Duration{}
 	for r := 0; r < rounds; r++ {
 		c0 := cpuTime()
 		all["direct"] = append(all["direct"], load(client, upURL+"/v1/chat/completions", direct, "", rate, dur)...)
 		c1 := cpuTime()
+		all["proxy"] = append(all["proxy"], load(client, pxURL+"/v1/chat/completions", direct, "", rate, dur)...)
+		c2 := cpuTime()
 		all["gateway"] = append(all["gateway"], load(client, gwURL+"/v1/chat/completions", viaGateway, secret, rate, dur)...)
 		cpu["direct"] += c1 - c0
-		cpu["gateway"] += cpuTime() - c1
+		cpu["proxy"] += c2 - c1
+		cpu["gateway"] += cpuTime() - c2
 	}
 	fmt.Printf("%-8s %9s %8s %8s %8s %8s %7s %12s\n", "target", "requests", "rps", "p50 ms", "p99 ms", "max ms", "errors", "cpu us/call")
 	p99 := map[string]float64{}
-	for _, name := range []string{"direct", "gateway"} {
+	for _, name := range []string{"direct", "proxy", "gateway"} {
 		rs := all[name]
 		var lat []float64
 		errs := 0
@@ -162,7 +190,8 @@ func run(rate int, dur time.Duration, rounds int) error {
 		fmt.Printf("%-8s %9d %8.0f %8.3f %8.3f %8.3f %7d %12.0f\n", name, len(rs), float64(len(rs))/(dur.Seconds()*float64(rounds)),
 			pct(lat, 0.5), p99[name], pct(lat, 1), errs, float64(cpu[name].Microseconds())/float64(len(rs)))
 	}
-	fmt.Printf("added p99: %.3f ms (gateway p99 / direct p99 = %.2f)\n", p99["gateway"]-p99["direct"], p99["gateway"]/p99["direct"])
+	fmt.Printf("added p99: %.3f ms (gateway p99 / direct p99 = %.2f); a bare reverse proxy adds %.3f ms, so the gateway's own work adds %.3f ms\n",
+		p99["gateway"]-p99["direct"], p99["gateway"]/p99["direct"], p99["proxy"]-p99["direct"], p99["gateway"]-p99["proxy"])
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -64,26 +64,7 @@ func TestGroundingJudge(t *testing.T) {
 			return fmt.Sprintf(`{"supported": [], "unsupported": ["The colour is %s."]}`, answer), nil
 		}
 	}))
-	ref, err := provider.ParseRef("openai-compatible:" + srv.URL + "#judge-model")
-	if err != nil {
-		t.Fatal(err)
-	}
-	jp, err := provider.New(provider.Config{Ref: ref})
-	if err != nil {
-		t.Fatal(err)
-	}
-	judge := &GroundJudge{Model: ref.String(), Provider: jp}
-
-	task := lab.Task{Name: "q", Description: "Answer.", Output: lab.OutputText}
-	v := prompt.Expand(lab.Variant{Name: "zs"}, task)
-	b, err := prompt.NewBuilder(task, v, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := Target{
-		Candidate: lab.Candidate{ID: "m/zs+rag", Model: "local:guesser", Variant: v, Retrieval: &lab.Retrieval{Index: "i", Mode: "bm25", K: 2}},
-		Builder:   b, Provider: guessingModel{}, Retrieve: fixedKnowledge, Judge: judge,
-	}
+	target := judgedTarget(t, srv.URL)
 	inputs := []string{
 		"What colour is alpha?", "What colour is alpha really?", "Which colour has alpha?", "Alpha colour?",
 		"Guess the colour of alpha.", "Guess alpha's colour.",
@@ -172,24 +153,7 @@ func TestGroundingJudgeFailure(t *testing.T) {
 	srv := providertest.NewOpenAIServer(t, providertest.Text(func(providertest.ChatRequest) (string, *providertest.HTTPError) {
 		return "", &providertest.HTTPError{Status: 401, Message: "Incorrect API key provided"}
 	}))
-	ref, err := provider.ParseRef("openai-compatible:" + srv.URL + "#judge-model")
-	if err != nil {
-		t.Fatal(err)
-	}
-	jp, err := provider.New(provider.Config{Ref: ref})
-	if err != nil {
-		t.Fatal(err)
-	}
-	task := lab.Task{Name: "q", Description: "Answer.", Output: lab.OutputText}
-	v := prompt.Expand(lab.Variant{Name: "zs"}, task)
-	b, err := prompt.NewBuilder(task, v, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := Target{
-		Candidate: lab.Candidate{ID: "m/zs+rag", Model: "local:guesser", Variant: v, Retrieval: &lab.Retrieval{Index: "i", Mode: "bm25", K: 2}},
-		Builder:   b, Provider: guessingModel{}, Retrieve: fixedKnowledge, Judge: &GroundJudge{Model: ref.String(), Provider: jp},
-	}
+	target := judgedTarget(t, srv.URL)
 	cases := []lab.Example{{ID: "a", Input: "What colour is alpha?", Expected: "red"}, {ID: "b", Input: "Guess alpha.", Expected: "red"}}
 	st := openStore(t, filepath.Join(t.TempDir(), "db"))
 	r := &Runner{Store: st, Scorers: []lab.Scorer{exactScorer{}}, Primary: "exact", Concurrency: 1}
@@ -208,5 +172,29 @@ func TestGroundingJudgeFailure(t *testing.T) {
 	}
 	if sc := results[0].Scores[ScoreJudgeError]; !strings.Contains(sc.Reason, "401") || !strings.Contains(sc.Reason, "judge openai-compatible:") {
 		t.Errorf("judge error %q, want the judge and its HTTP status named", sc.Reason)
+	}
+}
+
+// judgedTarget is a retrieval candidate on the guessing model whose answers
+// are judged by the OpenAI-compatible server at url.
+func judgedTarget(t *testing.T, url string) Target {
+	t.Helper()
+	ref, err := provider.ParseRef("openai-compatible:" + url + "#judge-model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jp, err := provider.New(provider.Config{Ref: ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := lab.Task{Name: "q", Description: "Answer.", Output: lab.OutputText}
+	v := prompt.Expand(lab.Variant{Name: "zs"}, task)
+	b, err := prompt.NewBuilder(task, v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Target{
+		Candidate: lab.Candidate{ID: "m/zs+rag", Model: "local:guesser", Variant: v, Retrieval: &lab.Retrieval{Index: "i", Mode: "bm25", K: 2}},
+		Builder:   b, Provider: guessingModel{}, Retrieve: fixedKnowledge, Judge: &GroundJudge{Model: ref.String(), Provider: jp},
 	}
 }

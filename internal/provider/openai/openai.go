@@ -6,19 +6,16 @@ package openai
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/packages/ssestream"
-	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/tunelab/tunelab/internal/provider"
 )
@@ -124,15 +121,16 @@ func (p *Provider) Name() string { return p.name }
 
 // Complete runs one chat completion.
 func (p *Provider) Complete(ctx context.Context, req provider.Request) (*provider.Response, error) {
-	params, err := p.params(req)
+	body, err := p.body(req)
 	if err != nil {
 		return nil, err
 	}
 	callCtx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	var raw *http.Response
+	var res chatAnswer
 	start := time.Now()
-	res, err := p.client.Chat.Completions.New(callCtx, params, option.WithResponseInto(&raw))
+	err = p.client.Post(callCtx, "chat/completions", body, &res, option.WithResponseInto(&raw))
 	latency := time.Since(start)
 	if err != nil {
 		return nil, p.fail(ctx, raw, err)
@@ -147,7 +145,7 @@ func (p *Provider) Complete(ctx context.Context, req provider.Request) (*provide
 	}
 	return &provider.Response{
 		Text:         text,
-		Usage:        provider.Usage{InputTokens: int(res.Usage.PromptTokens), OutputTokens: int(res.Usage.CompletionTokens)},
+		Usage:        provider.Usage{InputTokens: res.Usage.PromptTokens, OutputTokens: res.Usage.CompletionTokens},
 		Model:        res.Model,
 		FinishReason: finish,
 		Latency:      latency,
@@ -165,64 +163,6 @@ func finishReason(r string) string {
 
 // schemaName is what OpenAI accepts as a json_schema name.
 var schemaName = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
-
-func (p *Provider) params(req provider.Request) (openai.ChatCompletionNewParams, error) {
-	msgs := make([]openai.ChatCompletionMessageParamUnion, 0, len(req.Messages))
-	for i, m := range req.Messages {
-		switch m.Role {
-		case "system":
-			msgs = append(msgs, openai.SystemMessage(m.Content))
-		case "user":
-			msgs = append(msgs, openai.UserMessage(m.Content))
-		case "assistant":
-			msgs = append(msgs, openai.AssistantMessage(m.Content))
-		default:
-			return openai.ChatCompletionNewParams{}, p.invalid("message %d has role %q: want system, user or assistant", i+1, m.Role)
-		}
-	}
-	params := openai.ChatCompletionNewParams{Model: req.Model, Messages: msgs}
-	if req.MaxTokens > 0 {
-		// OpenAI's reasoning models refuse max_tokens; many local servers
-		// only know max_tokens.
-		if p.compatible {
-			params.MaxTokens = openai.Int(int64(req.MaxTokens))
-		} else {
-			params.MaxCompletionTokens = openai.Int(int64(req.MaxTokens))
-		}
-	}
-	if req.Temperature != nil {
-		params.Temperature = openai.Float(*req.Temperature)
-	}
-	if req.TopP != nil {
-		params.TopP = openai.Float(*req.TopP)
-	}
-	if req.Seed != nil {
-		params.Seed = openai.Int(*req.Seed)
-	}
-	if len(req.Stop) > 0 {
-		params.Stop = openai.ChatCompletionNewParamsStopUnion{OfStringArray: req.Stop}
-	}
-	if len(req.JSONSchema) > 0 {
-		var schema map[string]any
-		if err := json.Unmarshal(req.JSONSchema, &schema); err != nil {
-			return params, p.invalid("the JSON schema is not a JSON object: %v", err)
-		}
-		name := strings.Trim(schemaName.ReplaceAllString(req.SchemaName, "_"), "_")
-		if name == "" {
-			name = "output"
-		}
-		params.ResponseFormat = openai.ChatCompletionNewParamsResponseFormatUnion{
-			OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
-				JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{
-					Name:   name[:min(len(name), 64)],
-					Strict: openai.Bool(true),
-					Schema: schema,
-				},
-			},
-		}
-	}
-	return params, nil
-}
 
 // invalid reports a request tunelab will not send: not retryable.
 func (p *Provider) invalid(format string, args ...any) error {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/ssestream"
 
 	"github.com/tunelab/tunelab/internal/provider"
 )
@@ -18,16 +19,18 @@ import (
 // include_usage), which OpenAI and most compatible servers send in a last
 // chunk with no choices.
 func (p *Provider) Stream(ctx context.Context, req provider.Request, onDelta func(string)) (*provider.Response, error) {
-	params, err := p.params(req)
+	body, err := p.body(req)
 	if err != nil {
 		return nil, err
 	}
-	params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+	body.Stream, body.StreamOptions = true, &streamOptions{IncludeUsage: true}
 	callCtx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	var raw *http.Response
 	start := time.Now()
-	stream := p.client.Chat.Completions.NewStreaming(callCtx, params, option.WithResponseInto(&raw))
+	// What the SDK's Chat.Completions.NewStreaming does, with tunelab's body.
+	err = p.client.Post(callCtx, "chat/completions", body, &raw)
+	stream := ssestream.NewStream[openai.ChatCompletionChunk](ssestream.NewDecoder(raw), err)
 	defer stream.Close()
 
 	var text, refusal strings.Builder

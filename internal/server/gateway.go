@@ -204,7 +204,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, key lab.APIKey, c
 		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Message: l.err.Error()})
 		return
 	}
-	t := lab.Trace{ID: "tr_" + randomID(20), Deployment: c.name, Version: l.d.Version, Served: l.d.Name,
+	t := lab.Trace{ID: traceID(start), Deployment: c.name, Version: l.d.Version, Served: l.d.Name,
 		KeyID: key.ID, Endpoint: c.endpoint, Stream: c.stream, Input: c.input, Request: c.request,
 		Model: l.d.Candidate.Model, CreatedAt: start}
 	ctx, span := s.span(r.Context(), l, c, t.ID)
@@ -426,7 +426,7 @@ func (s *Server) shadowCall(name string, c call, key lab.APIKey) {
 			return
 		}
 		start := time.Now()
-		t := lab.Trace{ID: "tr_" + randomID(20), Deployment: c.name, Version: l.d.Version, Served: l.d.Name, Shadow: true,
+		t := lab.Trace{ID: traceID(start), Deployment: c.name, Version: l.d.Version, Served: l.d.Name, Shadow: true,
 			KeyID: key.ID, Endpoint: c.endpoint, Input: c.input, Request: c.request, Model: l.d.Candidate.Model, CreatedAt: start}
 		c.stream = false
 		resp, rendered, retrieved, err := s.run(ctx, l.target, c, nil)

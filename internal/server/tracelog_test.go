@@ -126,3 +126,38 @@ func TestTraceLogReplayInput(t *testing.T) {
 		})
 	}
 }
+
+// TestTraceIDs checks that trace IDs sort as their calls' start times do
+// (the store's index relies on it to append) and that calls in the same
+// millisecond still get distinct IDs.
+func TestTraceIDs(t *testing.T) {
+	base := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name         string
+		early, later time.Time
+	}{
+		{"a millisecond apart", base, base.Add(time.Millisecond)},
+		{"a byte boundary apart", time.UnixMilli(255), time.UnixMilli(256)},
+		{"years apart", base, base.AddDate(30, 0, 0)},
+		{"the epoch and now", time.UnixMilli(0), base},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := traceID(tc.early), traceID(tc.later)
+			if len(a) != 23 || len(b) != 23 || a[:3] != "tr_" {
+				t.Fatalf("ids %q, %q: want tr_ and 20 characters", a, b)
+			}
+			if a >= b {
+				t.Errorf("traceID(%v) = %q does not sort before traceID(%v) = %q", tc.early, a, tc.later, b)
+			}
+		})
+	}
+	seen := map[string]bool{}
+	for range 10000 {
+		id := traceID(base)
+		if seen[id] {
+			t.Fatalf("traceID gave %q twice for the same millisecond", id)
+		}
+		seen[id] = true
+	}
+}

@@ -222,6 +222,10 @@ type Executor struct {
 	// Recheck is how long a run's status is trusted before it is read
 	// again; 0 means 2 seconds.
 	Recheck time.Duration
+	// Idle is how long a run's prepared targets and cases are kept after
+	// its last call; 0 means 10 minutes. A worker outlives many runs, and
+	// would otherwise hold every one it ever served.
+	Idle time.Duration
 
 	mu   sync.Mutex
 	runs map[string]*execRun
@@ -231,7 +235,8 @@ type execRun struct {
 	once    sync.Once
 	info    lab.RunInfo
 	checked time.Time
-	status  string // refreshed every Recheck; guarded by Executor.mu
+	used    time.Time // the last call's start; guarded by Executor.mu
+	status  string    // refreshed every Recheck; guarded by Executor.mu
 	prep    *Prepared
 	err     error
 }
@@ -261,16 +266,34 @@ func (e *Executor) Execute(ctx context.Context, c Call) (lab.CallResult, error) 
 	return res, nil
 }
 
+// evict forgets the runs that had no call for Idle. A call still using
+// one keeps its pointer; a later call for that run prepares it again.
+// Called with e.mu held.
+func (e *Executor) evict(now time.Time) {
+	idle := e.Idle
+	if idle <= 0 {
+		idle = 10 * time.Minute
+	}
+	for id, r := range e.runs {
+		if now.Sub(r.used) > idle {
+			delete(e.runs, id)
+		}
+	}
+}
+
 func (e *Executor) run(ctx context.Context, id string) (*execRun, error) {
 	e.mu.Lock()
 	if e.runs == nil {
 		e.runs = map[string]*execRun{}
 	}
+	now := e.Runner.now()()
+	e.evict(now)
 	er := e.runs[id]
 	if er == nil {
 		er = &execRun{}
 		e.runs[id] = er
 	}
+	er.used = now
 	e.mu.Unlock()
 	er.once.Do(func() {
 		er.info, er.err = e.Runner.Store.Run(ctx, id)

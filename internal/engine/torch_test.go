@@ -126,6 +126,11 @@ func TestAgreesWithPyTorch(t *testing.T) {
 			if got, want := tr.FastGrads(), 7*(tc.cfg().Layers-1)+4+1; got != want {
 				t.Errorf("%d backward products ran on the transposed weights, want %d", got, want)
 			}
+			// The adapter's own products (the gradients of A and B, the
+			// input gradient through A) run as mul_mat too.
+			if got := tr.OutProds(); got != 0 {
+				t.Errorf("%d outer products left in the backward graph, want 0", got)
+			}
 			if len(ref.Grads) != len(tr.Params()) {
 				t.Fatalf("PyTorch gave %d gradients, the trainer has %d parameters", len(ref.Grads), len(tr.Params()))
 			}

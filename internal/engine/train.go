@@ -372,6 +372,18 @@ func (t *Trainer) FastGrads() int {
 	return int(C.tl_train_fast_grads(t.c))
 }
 
+// OutProds is how many of ggml's row-at-a-time outer products the last
+// batch computed (see fast_outer_grads in train.c): none in a LoRA
+// backward pass.
+func (t *Trainer) OutProds() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.c == nil {
+		return 0
+	}
+	return int(C.tl_train_out_prods(t.c))
+}
+
 // AdamW is one optimiser step's settings.
 type AdamW struct {
 	LR, Beta1, Beta2, Eps, WeightDecay float32

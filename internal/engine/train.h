@@ -71,6 +71,10 @@ int32_t tl_train_batch(tl_trainer *t, int32_t n_seq, int32_t n_tok, const int32_
 // tl_train_fast_grads is how many backward products of the last batch ran
 // as mul_mat through the frozen weights' transposed copies (LoRA only).
 int32_t tl_train_fast_grads(const tl_trainer *t);
+// tl_train_out_prods is how many out_prod nodes the last batch's graph
+// computed: none in a LoRA backward pass, whose outer products run as
+// mul_mat (fast_outer_grads).
+int32_t tl_train_out_prods(const tl_trainer *t);
 
 // tl_train_opt_step applies one AdamW step to every trainable tensor from
 // the accumulated gradients. iter counts steps from 1 (bias correction).

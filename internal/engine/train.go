@@ -364,24 +364,24 @@ func (t *Trainer) Backward(b Batch, scale, dropout float32, seed uint64) (float3
 // frozen base weights ran on the transposed copies (see fast_input_grads
 // in train.c); zero in full fine-tuning, where the weights change.
 func (t *Trainer) FastGrads() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.c == nil {
-		return 0
-	}
-	return int(C.tl_train_fast_grads(t.c))
+	return t.count(func(c *C.tl_trainer) C.int32_t { return C.tl_train_fast_grads(c) })
 }
 
 // OutProds is how many of ggml's row-at-a-time outer products the last
 // batch computed (see fast_outer_grads in train.c): none in a LoRA
 // backward pass.
 func (t *Trainer) OutProds() int {
+	return t.count(func(c *C.tl_trainer) C.int32_t { return C.tl_train_out_prods(c) })
+}
+
+// count reads one of the last batch's counters; 0 once closed.
+func (t *Trainer) count(read func(*C.tl_trainer) C.int32_t) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.c == nil {
 		return 0
 	}
-	return int(C.tl_train_out_prods(t.c))
+	return int(read(t.c))
 }
 
 // AdamW is one optimiser step's settings.

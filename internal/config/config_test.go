@@ -164,17 +164,22 @@ func TestPromptRetrieval(t *testing.T) {
 	cases := []struct {
 		name    string
 		setting string
+		lab     string // more of the lab's retrieval section
 		want    string // fmt of the resulting lab.Retrieval, "<nil>" when off
 	}{
-		{"true takes the lab's settings", "true", "&{idx bm25 4 0 }"},
-		{"false is off", "false", "<nil>"},
-		{"mapping overrides k", "{k: 2}", "&{idx bm25 2 0 }"},
-		{"hybrid brings the embedding model", "{mode: hybrid, weight: 0.3}", "&{idx hybrid 4 0.3 local:base}"},
+		{"true takes the lab's settings", "true", "", "&{idx bm25 4 0   0}"},
+		{"false is off", "false", "", "<nil>"},
+		{"mapping overrides k", "{k: 2}", "", "&{idx bm25 2 0   0}"},
+		{"hybrid brings the embedding model", "{mode: hybrid, weight: 0.3}", "", "&{idx hybrid 4 0.3 local:base  0}"},
+		{"the lab's reranker reads 4 x k", "true", "  rerank: local:base\n", "&{idx bm25 4 0  local:base 16}"},
+		{"none turns the lab's reranker off", "{rerank: none}", "  rerank: local:base\n", "&{idx bm25 4 0   0}"},
+		{"a prompt's own reranker, the lab's candidates", "{rerank: openai:gpt-4.1-mini, k: 2}", "  rerank_candidates: 10\n", "&{idx bm25 2 0  openai:gpt-4.1-mini 10}"},
+		{"candidates never fewer than k", "{rerank: local:base, k: 12}", "  rerank_candidates: 5\n", "&{idx bm25 12 0  local:base 12}"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			text := strings.Replace(validConfig, "  - technique: zero-shot\n", "  - technique: zero-shot\n    retrieval: "+tc.setting+"\n", 1) +
-				"knowledge: [docs/]\nretrieval:\n  k: 4\n  embed: local:base\n"
+				"knowledge: [docs/]\nretrieval:\n  k: 4\n  embed: local:base\n" + tc.lab
 			c, err := Parse([]byte(text), "tunelab.yaml")
 			if err != nil {
 				t.Fatal(err)

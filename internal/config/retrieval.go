@@ -19,7 +19,14 @@ const (
 	// DefaultQuestionTask is the instruction the knowledge questions are
 	// asked with when retrieval.task is not set.
 	DefaultQuestionTask = "Answer the customer's question in a few words."
+	// MaxRerankCandidates bounds what one rerank call reads: every
+	// candidate is in its prompt.
+	MaxRerankCandidates = 50
 )
+
+// NoRerank, as a prompt's retrieval.rerank, turns the lab's reranker off
+// for that prompt (to compare with and without it).
+const NoRerank = "none"
 
 // RetrievalSpec is the retrieval section: how the knowledge: folders are
 // chunked and searched, and the questions the ladder's RAG rung is scored
@@ -51,6 +58,12 @@ type RetrievalSpec struct {
 	// it decides groundedness and the hallucination rate; unset, they come
 	// from word overlap.
 	Judge string `yaml:"judge"`
+	// Rerank is a model (provider:model) that reads the search's
+	// RerankCandidates best chunks (default 4 x k, at most 50) with the
+	// query, in one call, and orders them by how well each answers it;
+	// the prompt gets the first k.
+	Rerank           string `yaml:"rerank"`
+	RerankCandidates int    `yaml:"rerank_candidates"`
 }
 
 // PromptRetrieval turns retrieval on for a prompt variant, optionally
@@ -59,6 +72,9 @@ type PromptRetrieval struct {
 	Mode   string  `yaml:"mode"`
 	K      int     `yaml:"k"`
 	Weight float64 `yaml:"weight"`
+	// Rerank replaces the lab's reranker for this prompt; "none" turns
+	// it off.
+	Rerank string `yaml:"rerank"`
 	on     bool
 }
 
@@ -108,6 +124,20 @@ func (c *Config) Search(p *PromptRetrieval, index string) *lab.Retrieval {
 	if r.Mode != lab.RetrieveBM25 {
 		r.Embed = c.Retrieval.Embed
 	}
+	switch p.Rerank {
+	case "":
+		r.Rerank = c.Retrieval.Rerank
+	case NoRerank:
+	default:
+		r.Rerank = p.Rerank
+	}
+	if r.Rerank != "" {
+		r.Candidates = c.Retrieval.RerankCandidates
+		if r.Candidates == 0 {
+			r.Candidates = min(4*r.K, MaxRerankCandidates)
+		}
+		r.Candidates = max(r.Candidates, r.K)
+	}
 	return r
 }
 
@@ -145,6 +175,17 @@ func (c *Config) validateRetrieval() error {
 			return c.Errorf("retrieval.judge", "%v (the model that judges groundedness, e.g. openai:gpt-4.1-mini)", err)
 		}
 	}
+	if r.Rerank != "" {
+		if _, err := provider.ParseRef(r.Rerank); err != nil {
+			return c.Errorf("retrieval.rerank", "%v (the model that reorders the search's best chunks, e.g. openai:gpt-4.1-mini)", err)
+		}
+	}
+	if r.RerankCandidates < 0 || r.RerankCandidates > MaxRerankCandidates {
+		return c.Errorf("retrieval.rerank_candidates", "must be between 0 (4 x k) and %d: the reranker reads every candidate in one prompt", MaxRerankCandidates)
+	}
+	if r.RerankCandidates > 0 && r.RerankCandidates < r.K {
+		return c.Errorf("retrieval.rerank_candidates", "must be at least k (%d): the reranker chooses the prompt's k chunks among them", r.K)
+	}
 	if r.Scorer == "" {
 		r.Scorer = DefaultQuestionScorer
 	}
@@ -181,6 +222,11 @@ func (c *Config) validateRetrieval() error {
 		}
 		if err := c.checkSearch(path, mode, p.K, p.Weight); err != nil {
 			return err
+		}
+		if p.Rerank != "" && p.Rerank != NoRerank {
+			if _, err := provider.ParseRef(p.Rerank); err != nil {
+				return c.Errorf(path+".rerank", "%v (a model, or none to turn the lab's reranker off)", err)
+			}
 		}
 		if mode != lab.RetrieveBM25 && embedPath == "" {
 			embedPath = path

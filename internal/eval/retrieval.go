@@ -74,6 +74,8 @@ func retrievalScores(hits []retrieval.Hit, ex lab.Example, answer string, scores
 type RetrievalSummary struct {
 	Mode string `json:"mode"`
 	K    int    `json:"k"`
+	// Rerank is the model that reordered the search's chunks, if any.
+	Rerank string `json:"rerank,omitempty"`
 	// Recall is mean recall@k over the calls whose case names a source
 	// (Labelled of them); MRR the mean reciprocal rank over the same.
 	Recall   float64 `json:"recall_at_k"`
@@ -106,7 +108,7 @@ type RetrievalSummary struct {
 // groundedness and hallucination rate (word overlap is kept beside them);
 // otherwise word overlap is.
 func summarizeRetrieval(r *lab.Retrieval, rs []lab.CallResult) *RetrievalSummary {
-	s := &RetrievalSummary{Mode: r.Mode, K: r.K, GroundedBy: "overlap"}
+	s := &RetrievalSummary{Mode: r.Mode, K: r.K, Rerank: r.Rerank, GroundedBy: "overlap"}
 	var rec, mrr float64
 	var overlap, judge grounding
 	for _, res := range rs {

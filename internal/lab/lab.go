@@ -136,6 +136,10 @@ type Retrieval struct {
 	Weight float64 `json:"weight,omitempty"`
 	// Embed is the embedding model for vector and hybrid modes.
 	Embed string `json:"embed,omitempty"`
+	// Rerank is a model that reorders the search's Candidates best chunks
+	// by how well each answers the query; the prompt gets the first K.
+	Rerank     string `json:"rerank,omitempty"`
+	Candidates int    `json:"candidates,omitempty"`
 }
 
 // Score is one scorer's verdict on one answer, Value in [0, 1].

@@ -133,6 +133,14 @@ func (w *Workspace) retriever(r *lab.Retrieval) (func(ctx context.Context, query
 		}
 	}
 	s := &lazySearcher{ix: w.knowledge.Index, opts: opts}
+	if r.Rerank != "" {
+		p, err := w.provider(r.Rerank, config.ModelSpec{Model: r.Rerank})
+		if err != nil {
+			return nil, w.Config.Errorf("retrieval.rerank", "%v", err)
+		}
+		s.opts.K = r.Candidates
+		s.rerank = &reranker{model: r.Rerank, p: p, store: w.Store, k: r.K}
+	}
 	if w.searchers == nil {
 		w.searchers = map[string]*lazySearcher{}
 	}
@@ -140,13 +148,33 @@ func (w *Workspace) retriever(r *lab.Retrieval) (func(ctx context.Context, query
 	return s.search, nil
 }
 
+// Searcher returns the search a prompt with retrieval settings p gets
+// (nil: the lab's own settings) over the synced knowledge index, the same
+// function an evaluation calls, reranker included, with the settings it
+// resolved to.
+func (w *Workspace) Searcher(ctx context.Context, p *config.PromptRetrieval) (eval.Retrieve, *lab.Retrieval, error) {
+	if _, err := w.Knowledge(ctx); err != nil {
+		return nil, nil, err
+	}
+	if p == nil {
+		p = config.NewPromptRetrieval("", 0, 0)
+	}
+	r := w.Config.Search(p, w.knowledgeVersion())
+	s, err := w.retriever(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, r, nil
+}
+
 // lazySearcher prepares its Searcher on the first query, so that opening
 // a lab never embeds a knowledge base nobody searches.
 type lazySearcher struct {
-	ix   *retrieval.Index
-	opts retrieval.SearchOptions
-	mu   sync.Mutex
-	s    *retrieval.Searcher
+	ix     *retrieval.Index
+	opts   retrieval.SearchOptions
+	rerank *reranker // nil: the search's order is final
+	mu     sync.Mutex
+	s      *retrieval.Searcher
 }
 
 func (l *lazySearcher) search(ctx context.Context, query string) ([]retrieval.Hit, error) {
@@ -161,5 +189,47 @@ func (l *lazySearcher) search(ctx context.Context, query string) ([]retrieval.Hi
 	}
 	s := l.s
 	l.mu.Unlock()
-	return s.Search(ctx, query)
+	hits, err := s.Search(ctx, query)
+	if err != nil || l.rerank == nil {
+		return hits, err
+	}
+	return l.rerank.order(ctx, query, hits)
+}
+
+// reranker has a model order the search's candidates (see
+// retrieval.RerankPrompt) and keeps the first k. Its calls share the
+// lab's response cache, so a resumed or repeated run asks again only
+// what it never asked.
+type reranker struct {
+	model string
+	p     provider.Provider
+	store lab.Store
+	k     int
+}
+
+func (r *reranker) order(ctx context.Context, query string, hits []retrieval.Hit) ([]retrieval.Hit, error) {
+	if len(hits) <= 1 {
+		return hits, nil
+	}
+	system, user, schema := retrieval.RerankPrompt(query, hits)
+	ref, _ := provider.ParseRef(r.model) // validated when the config was read
+	zero := 0.0
+	req := provider.Request{Model: ref.Model, Temperature: &zero, MaxTokens: 48 + 16*len(hits), // ids, and a small model's whitespace between them
+		JSONSchema: schema, SchemaName: "ranking",
+		Messages: []provider.Message{{Role: "system", Content: system}, {Role: "user", Content: user}}}
+	key := eval.CacheKey(r.model, req, -1)
+	resp, found, err := r.store.CacheGet(ctx, key)
+	if err != nil || !found {
+		if resp, err = r.p.Complete(ctx, req); err != nil {
+			return nil, fmt.Errorf("rerank with %s: %w", r.model, err)
+		}
+		if err := r.store.CachePut(ctx, key, resp); err != nil {
+			return nil, fmt.Errorf("rerank with %s: cache the answer: %w", r.model, err)
+		}
+	}
+	ordered, err := retrieval.ParseRerank(resp.Text, hits)
+	if err != nil {
+		return nil, fmt.Errorf("rerank with %s: %w", r.model, err)
+	}
+	return ordered[:min(r.k, len(ordered))], nil
 }

@@ -1,0 +1,117 @@
+package workspace
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tunelab/tunelab/internal/retrieval"
+)
+
+// TestRerankWiring: retrieval.rerank has a model reorder the search's
+// 4 x k best chunks in one call with a JSON schema, the prompt gets the
+// first k in the model's order, a repeated query is answered from the
+// response cache, and a prompt can turn the reranker off.
+func TestRerankWiring(t *testing.T) {
+	var calls atomic.Int32
+	var lastBody atomic.Value
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		lastBody.Store(body)
+		calls.Add(1)
+		// The model ranks the fourth and third passages first.
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"x","object":"chat.completion","created":1,"model":"ranker","choices":[{"index":0,`+
+			`"message":{"role":"assistant","content":"{\"ranking\": [\"p4\", \"p3\"]}"},"finish_reason":"stop"}],`+
+			`"usage":{"prompt_tokens":900,"completion_tokens":12,"total_tokens":912}}`)
+	}))
+	defer up.Close()
+
+	dir := ragLab(t)
+	path := filepath.Join(dir, "tunelab.yaml")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(raw), "retrieval:\n", "retrieval:\n  rerank: openai-compatible:"+up.URL+"/v1#ranker\n", 1)
+	cfg = strings.Replace(cfg, "  - technique: instructions\n", "  - name: zero-shot-rag-plain\n    technique: zero-shot\n    retrieval: {k: 8, rerank: none}\n  - technique: instructions\n", 1)
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	w, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	cands := w.Candidates()
+	targets, err := w.Targets(cands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	search := map[string]func(context.Context, string) ([]retrieval.Hit, error){}
+	for _, tg := range targets {
+		if tg.Retrieve != nil {
+			search[tg.Candidate.Variant.Name] = tg.Retrieve
+			if r := tg.Candidate.Retrieval; tg.Candidate.Variant.Name == "zero-shot-rag" && (r.Rerank == "" || r.Candidates != 8) {
+				t.Errorf("zero-shot-rag retrieval %+v, want the lab's reranker over 8 candidates", r)
+			}
+		}
+	}
+	const q = "How many days after delivery can I return an item for a full refund?"
+	plain, err := search["zero-shot-rag-plain"](ctx, q)
+	if err != nil || len(plain) != 8 {
+		t.Fatalf("plain search: %d hits, err %v; want 8", len(plain), err)
+	}
+	if calls.Load() != 0 {
+		t.Fatalf("rerank: none still called the reranker %d times", calls.Load())
+	}
+	for round := 1; round <= 2; round++ {
+		got, err := search["zero-shot-rag"](ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Chunk.ID != plain[3].Chunk.ID || got[1].Chunk.ID != plain[2].Chunk.ID {
+			t.Fatalf("round %d: reranked %v, want the search's 4th and 3rd chunks %s, %s", round, ids(got), plain[3].Chunk.ID, plain[2].Chunk.ID)
+		}
+		if calls.Load() != 1 {
+			t.Errorf("round %d: %d calls to the reranker, want 1 (the second from the cache)", round, calls.Load())
+		}
+	}
+	var req struct {
+		ResponseFormat struct {
+			JSONSchema struct {
+				Schema struct {
+					Properties struct {
+						Ranking struct {
+							Items struct {
+								Enum []string `json:"enum"`
+							} `json:"items"`
+						} `json:"ranking"`
+					} `json:"properties"`
+				} `json:"schema"`
+			} `json:"json_schema"`
+		} `json:"response_format"`
+	}
+	if err := json.Unmarshal(lastBody.Load().([]byte), &req); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(req.ResponseFormat.JSONSchema.Schema.Properties.Ranking.Items.Enum); n != 8 {
+		t.Errorf("the reranker was offered %d passage ids, want 8", n)
+	}
+}
+
+func ids(hs []retrieval.Hit) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.Chunk.ID
+	}
+	return out
+}

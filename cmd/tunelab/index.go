@@ -2,12 +2,13 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tunelab/tunelab/internal/config"
+	"github.com/tunelab/tunelab/internal/lab"
+	"github.com/tunelab/tunelab/internal/provider"
 	"github.com/tunelab/tunelab/internal/retrieval"
 	"github.com/tunelab/tunelab/internal/workspace"
 )
@@ -58,30 +59,60 @@ is rebuilt from scratch rather than mixed.`,
 }
 
 func newRetrieveCmd() *cobra.Command {
-	var k int
+	var (
+		k            int
+		mode, rerank string
+	)
 	cmd := &cobra.Command{
 		Use:   "retrieve QUERY",
-		Short: "Try the knowledge index by hand: the best-matching chunks for a query (BM25)",
-		Args:  cobra.MinimumNArgs(1),
+		Short: "Try the knowledge index by hand: the chunks a retrieval prompt would get for a query",
+		Long: `Searches the lab's knowledge as a prompt with retrieval: true would, with
+the retrieval section's settings (mode, k, the embedding model, the
+reranker), which the flags override. The index is brought up to date first.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfgPath, _ := cmd.Flags().GetString("config")
-			c, err := config.Load(cfgPath)
+			ctx := cmd.Context()
+			w, err := workspace.Open(ctx, cfgPath, workspace.Options{})
 			if err != nil {
 				return err
 			}
-			if _, err := os.Stat(c.KnowledgeIndexPath()); err != nil {
-				return fmt.Errorf("no knowledge index at %s: run tunelab index first", c.KnowledgeIndexPath())
+			defer w.Close()
+			if len(w.Config.Knowledge) == 0 {
+				return fmt.Errorf("%s has no knowledge to search: add `knowledge: [docs/]` with the folders that hold it, then run tunelab index", w.Config.Path)
 			}
-			idx, err := retrieval.OpenIndex(c.KnowledgeIndexPath())
+			switch mode {
+			case "", lab.RetrieveBM25, lab.RetrieveVector, lab.RetrieveHybrid:
+			default:
+				return fmt.Errorf("--mode %q: use bm25, vector or hybrid", mode)
+			}
+			if (mode == lab.RetrieveVector || mode == lab.RetrieveHybrid) && w.Config.Retrieval.Embed == "" {
+				return fmt.Errorf("--mode %s needs an embedding model: set retrieval.embed in %s", mode, w.Config.Path)
+			}
+			if rerank != "" && rerank != config.NoRerank {
+				if _, err := provider.ParseRef(rerank); err != nil {
+					return fmt.Errorf("--rerank: %v (or none to turn the lab's reranker off)", err)
+				}
+			}
+			if k < 0 {
+				return fmt.Errorf("--k %d: give a positive number of chunks", k)
+			}
+			p := config.NewPromptRetrieval(mode, k, 0)
+			p.Rerank = rerank
+			search, r, err := w.Searcher(ctx, p)
 			if err != nil {
 				return err
 			}
-			defer idx.Close()
-			hits, err := idx.Search(cmd.Context(), strings.Join(args, " "), k)
+			hits, err := search(ctx, strings.Join(args, " "))
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
+			how := fmt.Sprintf("%s, k=%d", r.Mode, r.K)
+			if r.Rerank != "" {
+				how += fmt.Sprintf(", the best %d reranked by %s", r.Candidates, r.Rerank)
+			}
+			fmt.Fprintf(out, "%s\n", how)
 			if len(hits) == 0 {
 				fmt.Fprintln(out, "no chunk matches")
 			}
@@ -91,6 +122,8 @@ func newRetrieveCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().IntVarP(&k, "k", "k", 5, "chunks to show")
+	cmd.Flags().IntVarP(&k, "k", "k", 0, "chunks to show (default: the retrieval section's k)")
+	cmd.Flags().StringVar(&mode, "mode", "", "bm25, vector or hybrid (default: the retrieval section's mode)")
+	cmd.Flags().StringVar(&rerank, "rerank", "", "a model to rerank with, or none (default: the retrieval section's rerank)")
 	return cmd
 }

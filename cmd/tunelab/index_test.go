@@ -56,8 +56,18 @@ func TestIndexAndRetrieve(t *testing.T) {
 		})
 	}
 	r := tunelab(t, dir, nil, "retrieve", "-k", "1", "how many days do I have to return an item?")
-	if r.code != 0 || !strings.Contains(r.stdout, "refund-policy.md") {
+	if r.code != 0 || !strings.Contains(r.stdout, "bm25, k=1\n1. knowledge/refund-policy.md") || strings.Contains(r.stdout, "\n2. ") {
 		t.Errorf("retrieve exit %d, output:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, bad := range []struct{ flag, value, want string }{
+		{"--mode", "fuzzy", "use bm25, vector or hybrid"},
+		{"--mode", "hybrid", "needs an embedding model: set retrieval.embed"},
+		{"--rerank", "gpt-4o", "--rerank: model \"gpt-4o\": want PROVIDER:MODEL"},
+	} {
+		r := tunelab(t, dir, nil, "retrieve", bad.flag, bad.value, "refunds")
+		if r.code != 2 || !strings.Contains(r.stderr, bad.want) {
+			t.Errorf("retrieve %s %s: exit %d, stderr %q; want 2 and %q", bad.flag, bad.value, r.code, r.stderr, bad.want)
+		}
 	}
 }
 

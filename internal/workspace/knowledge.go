@@ -221,7 +221,9 @@ func (r *reranker) order(ctx context.Context, query string, hits []retrieval.Hit
 	resp, found, err := r.store.CacheGet(ctx, key)
 	if err != nil || !found {
 		if resp, err = r.p.Complete(ctx, req); err != nil {
-			return nil, fmt.Errorf("rerank with %s: %w", r.model, err)
+			// Naming the count says what to lower when the prompt is too
+			// long for the reranker's context.
+			return nil, fmt.Errorf("rerank %d chunks (retrieval.rerank_candidates) with %s: %w", len(hits), r.model, err)
 		}
 		if err := r.store.CachePut(ctx, key, resp); err != nil {
 			return nil, fmt.Errorf("rerank with %s: cache the answer: %w", r.model, err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -251,12 +252,46 @@ func (q *Queue) Enqueue(ctx context.Context, calls []eval.Call) error {
 		for i, c := range calls[:n] {
 			params[i] = river.InsertManyParams{Args: callArgs{c}}
 		}
-		if _, err := q.client.InsertMany(ctx, params); err != nil {
+		if err := insertRetrying(ctx, func() error {
+			_, err := q.client.InsertMany(ctx, params)
+			return err
+		}); err != nil {
 			return fmt.Errorf("enqueue into %s: %w", q.where, err)
 		}
 		calls = calls[n:]
 	}
 	return nil
+}
+
+// insertRetrying runs insert again when PostgreSQL chose it as a deadlock
+// victim or failed it for serialization. A unique insert locks the rows of
+// calls already queued, while workers finish those rows in their own
+// order, so a coordinator re-queueing a run after a restart can deadlock
+// with them; the insert is idempotent (a queued call is not queued
+// twice), so asking again is safe and the other side has gone on.
+func insertRetrying(ctx context.Context, insert func() error) error {
+	const attempts = 6
+	for a := 1; ; a++ {
+		err := insert()
+		if err == nil || !transient(err) {
+			return err
+		}
+		if a == attempts {
+			return fmt.Errorf("%w (still failing after %d attempts)", err, attempts)
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, context.Cause(ctx))
+		case <-time.After(time.Duration(a) * 50 * time.Millisecond):
+		}
+	}
+}
+
+// transient reports PostgreSQL's errors that a retry of the same
+// transaction can clear: deadlock_detected and serialization_failure.
+func transient(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
 // Counts says where a run's queued calls stand. It reads River's job table

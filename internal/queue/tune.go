@@ -86,7 +86,10 @@ func (w *tuneWorker) Work(ctx context.Context, job *river.Job[TuneJob]) error {
 
 // EnqueueTune queues a tuning job, unless it is queued and unfinished.
 func (q *Queue) EnqueueTune(ctx context.Context, job TuneJob) error {
-	if _, err := q.client.Insert(ctx, job, nil); err != nil {
+	if err := insertRetrying(ctx, func() error {
+		_, err := q.client.Insert(ctx, job, nil)
+		return err
+	}); err != nil {
 		return fmt.Errorf("enqueue tuning job %s into %s: %w", job.ID, q.where, err)
 	}
 	return nil

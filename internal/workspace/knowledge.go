@@ -139,7 +139,11 @@ func (w *Workspace) retriever(r *lab.Retrieval) (func(ctx context.Context, query
 			return nil, w.Config.Errorf("retrieval.rerank", "%v", err)
 		}
 		s.opts.K = r.Candidates
-		s.rerank = &reranker{model: r.Rerank, p: p, store: w.Store, k: r.K}
+		cacheAs := "rerank:" + r.Rerank
+		if v := w.modelVersion(r.Rerank); v != "" {
+			cacheAs += "@" + v
+		}
+		s.rerank = &reranker{model: r.Rerank, cacheAs: cacheAs, p: p, store: w.Store, k: r.K}
 	}
 	if w.searchers == nil {
 		w.searchers = map[string]*lazySearcher{}
@@ -202,9 +206,13 @@ func (l *lazySearcher) search(ctx context.Context, query string) ([]retrieval.Hi
 // what it never asked.
 type reranker struct {
 	model string
-	p     provider.Provider
-	store lab.Store
-	k     int
+	// cacheAs names the model in cache keys: with a local model's file
+	// fingerprint, as the runner keys its calls, so a retrained file does
+	// not reuse its predecessor's rankings.
+	cacheAs string
+	p       provider.Provider
+	store   lab.Store
+	k       int
 }
 
 func (r *reranker) order(ctx context.Context, query string, hits []retrieval.Hit) ([]retrieval.Hit, error) {
@@ -217,21 +225,27 @@ func (r *reranker) order(ctx context.Context, query string, hits []retrieval.Hit
 	req := provider.Request{Model: ref.Model, Temperature: &zero, MaxTokens: 48 + 16*len(hits), // ids, and a small model's whitespace between them
 		JSONSchema: schema, SchemaName: "ranking",
 		Messages: []provider.Message{{Role: "system", Content: system}, {Role: "user", Content: user}}}
-	key := eval.CacheKey(r.model, req, -1)
-	resp, found, err := r.store.CacheGet(ctx, key)
-	if err != nil || !found {
+	key := eval.CacheKey(r.cacheAs, req, -1)
+	// A cache that cannot be read is a miss, as for every model call.
+	resp, cached, err := r.store.CacheGet(ctx, key)
+	if err != nil || !cached {
+		cached = false
 		if resp, err = r.p.Complete(ctx, req); err != nil {
 			// Naming the count says what to lower when the prompt is too
 			// long for the reranker's context.
 			return nil, fmt.Errorf("rerank %d chunks (retrieval.rerank_candidates) with %s: %w", len(hits), r.model, err)
 		}
-		if err := r.store.CachePut(ctx, key, resp); err != nil {
-			return nil, fmt.Errorf("rerank with %s: cache the answer: %w", r.model, err)
-		}
 	}
 	ordered, err := retrieval.ParseRerank(resp.Text, hits)
 	if err != nil {
+		// Not cached, as for the groundedness judge: an unreadable reply
+		// is asked for again next time.
 		return nil, fmt.Errorf("rerank with %s: %w", r.model, err)
+	}
+	if !cached {
+		if err := r.store.CachePut(ctx, key, resp); err != nil {
+			return nil, fmt.Errorf("rerank with %s: cache the answer: %w", r.model, err)
+		}
 	}
 	return ordered[:min(r.k, len(ordered))], nil
 }

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -25,10 +26,15 @@ func TestRerankWiring(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		lastBody.Store(body)
 		calls.Add(1)
-		// The model ranks the fourth and third passages first.
+		// The model ranks the fourth and third passages first, except
+		// for a question about returns abroad, where it rambles.
+		content := `{\"ranking\": [\"p4\", \"p3\"]}`
+		if strings.Contains(string(body), "abroad") {
+			content = "They all seem relevant."
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"id":"x","object":"chat.completion","created":1,"model":"ranker","choices":[{"index":0,`+
-			`"message":{"role":"assistant","content":"{\"ranking\": [\"p4\", \"p3\"]}"},"finish_reason":"stop"}],`+
+			`"message":{"role":"assistant","content":"`+content+`"},"finish_reason":"stop"}],`+
 			`"usage":{"prompt_tokens":900,"completion_tokens":12,"total_tokens":912}}`)
 	}))
 	defer up.Close()
@@ -83,6 +89,16 @@ func TestRerankWiring(t *testing.T) {
 		if calls.Load() != 1 {
 			t.Errorf("round %d: %d calls to the reranker, want 1 (the second from the cache)", round, calls.Load())
 		}
+	}
+	// An unreadable ranking fails the call and is not kept: the next
+	// query asks again.
+	for round := 1; round <= 2; round++ {
+		if _, err := search["zero-shot-rag"](ctx, "Can I return an item bought abroad?"); !errors.Is(err, retrieval.ErrNoRanking) {
+			t.Errorf("round %d: err %v, want ErrNoRanking", round, err)
+		}
+	}
+	if calls.Load() != 3 {
+		t.Errorf("%d calls to the reranker, want 3: an unreadable reply must not be answered from the cache", calls.Load())
 	}
 	// Every candidate is in the one prompt, and the schema lists them all.
 	body := string(lastBody.Load().([]byte))

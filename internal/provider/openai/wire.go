@@ -90,7 +90,9 @@ func (p *Provider) body(req provider.Request) (chatBody, error) {
 		}
 	}
 	if len(req.JSONSchema) > 0 {
-		var schema map[string]any
+		// Checked to be an object, and sent as written: its members are
+		// not decoded.
+		var schema map[string]json.RawMessage
 		if err := json.Unmarshal(req.JSONSchema, &schema); err != nil {
 			return b, p.invalid("the JSON schema is not a JSON object: %v", err)
 		}

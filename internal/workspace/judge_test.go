@@ -2,8 +2,6 @@ package workspace
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,16 +42,8 @@ func TestGroundJudgeWiring(t *testing.T) {
 	if len(judges) != 0 {
 		t.Fatalf("judges %v without retrieval.judge", judges)
 	}
-	path := filepath.Join(dir, "tunelab.yaml")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const judge = "openai-compatible:http://127.0.0.1:9/v1#judge"
-	cfg := strings.Replace(string(raw), "retrieval:\n", "retrieval:\n  judge: "+judge+"\n", 1)
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editConfig(t, dir, "retrieval:\n", "retrieval:\n  judge: "+judge+"\n")
 	with, judges := runID(t)
 	if len(judges) == 0 || !strings.HasSuffix(judges[0], "/zero-shot-rag "+judge) {
 		t.Errorf("judges %v, want the retrieval candidates judged by %s", judges, judge)

@@ -12,16 +12,25 @@ import (
 func ragLab(t *testing.T) string {
 	t.Helper()
 	dir := exampleLab(t)
+	editConfig(t, dir, "  - technique: zero-shot\n", "  - technique: zero-shot\n  - name: zero-shot-rag\n    technique: zero-shot\n    retrieval: {k: 2}\n")
+	return dir
+}
+
+// editConfig replaces the first old in the lab's tunelab.yaml with new;
+// old must be there.
+func editConfig(t *testing.T, dir, old, new string) {
+	t.Helper()
 	path := filepath.Join(dir, "tunelab.yaml")
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := strings.Replace(string(raw), "  - technique: zero-shot\n", "  - technique: zero-shot\n  - name: zero-shot-rag\n    technique: zero-shot\n    retrieval: {k: 2}\n", 1)
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+	if !strings.Contains(string(raw), old) {
+		t.Fatalf("tunelab.yaml has no %q to replace", old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(raw), old, new, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return dir
 }
 
 func TestRetrievalCandidates(t *testing.T) {

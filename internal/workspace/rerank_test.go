@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -40,16 +38,8 @@ func TestRerankWiring(t *testing.T) {
 	defer up.Close()
 
 	dir := ragLab(t)
-	path := filepath.Join(dir, "tunelab.yaml")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := strings.Replace(string(raw), "retrieval:\n", "retrieval:\n  rerank: openai-compatible:"+up.URL+"/v1#ranker\n", 1)
-	cfg = strings.Replace(cfg, "  - technique: instructions\n", "  - name: zero-shot-rag-plain\n    technique: zero-shot\n    retrieval: {k: 8, rerank: none}\n  - technique: instructions\n", 1)
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editConfig(t, dir, "retrieval:\n", "retrieval:\n  rerank: openai-compatible:"+up.URL+"/v1#ranker\n")
+	editConfig(t, dir, "  - technique: instructions\n", "  - name: zero-shot-rag-plain\n    technique: zero-shot\n    retrieval: {k: 8, rerank: none}\n  - technique: instructions\n")
 	ctx := context.Background()
 	w, err := Open(ctx, dir, Options{})
 	if err != nil {

@@ -13,8 +13,18 @@ import (
 // model, and on short support messages picks examples of the same intent
 // far more often than chance.
 type Index struct {
-	docs []map[string]float64 // unit-normalised tf-idf vectors
+	docs []vec // unit-normalised tf-idf vectors
 	idf  map[string]float64
+}
+
+// vec is a sparse vector sorted by term. Sums over it run in that order,
+// so a score is the same in every run and near-ties sort the same way
+// (summing in map order changed the last bits from run to run).
+type vec []termWeight
+
+type termWeight struct {
+	term string
+	w    float64
 }
 
 // Hit is one search result.
@@ -35,7 +45,7 @@ func NewIndex(docs []string) *Index {
 		}
 	}
 	n := float64(len(docs))
-	idx := &Index{idf: make(map[string]float64, len(df)), docs: make([]map[string]float64, len(docs))}
+	idx := &Index{idf: make(map[string]float64, len(df)), docs: make([]vec, len(docs))}
 	for t, c := range df {
 		idx.idf[t] = math.Log((1+n)/(1+float64(c))) + 1
 	}
@@ -45,25 +55,43 @@ func NewIndex(docs []string) *Index {
 	return idx
 }
 
-func (x *Index) vector(tf map[string]int) map[string]float64 {
-	v := make(map[string]float64, len(tf))
-	var norm float64
+func (x *Index) vector(tf map[string]int) vec {
+	v := make(vec, 0, len(tf))
 	for t, c := range tf {
-		idf, ok := x.idf[t]
-		if !ok {
-			continue
+		if idf, ok := x.idf[t]; ok {
+			v = append(v, termWeight{t, (1 + math.Log(float64(c))) * idf})
 		}
-		w := (1 + math.Log(float64(c))) * idf
-		v[t] = w
-		norm += w * w
+	}
+	sort.Slice(v, func(i, j int) bool { return v[i].term < v[j].term })
+	var norm float64
+	for _, tw := range v {
+		norm += tw.w * tw.w
 	}
 	if norm > 0 {
 		norm = math.Sqrt(norm)
-		for t := range v {
-			v[t] /= norm
+		for i := range v {
+			v[i].w /= norm
 		}
 	}
 	return v
+}
+
+// dot merges two sorted vectors.
+func dot(a, b vec) float64 {
+	var s float64
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i].term < b[j].term:
+			i++
+		case a[i].term > b[j].term:
+			j++
+		default:
+			s += a[i].w * b[j].w
+			i++
+			j++
+		}
+	}
+	return s
 }
 
 // Search returns up to k documents by descending similarity; ties keep
@@ -72,15 +100,7 @@ func (x *Index) Search(query string, k int) []Hit {
 	q := x.vector(termCounts(query))
 	hits := make([]Hit, 0, len(x.docs))
 	for i, d := range x.docs {
-		var s float64
-		small, big := q, d
-		if len(small) > len(big) {
-			small, big = big, small
-		}
-		for t, w := range small {
-			s += w * big[t]
-		}
-		hits = append(hits, Hit{Doc: i, Score: s})
+		hits = append(hits, Hit{Doc: i, Score: dot(q, d)})
 	}
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].Score > hits[j].Score })
 	if k < len(hits) {

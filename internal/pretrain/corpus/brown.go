@@ -14,6 +14,16 @@ import (
 // corpus text.
 var brownMember = regexp.MustCompile(`^package/(c[a-r][0-9]{2})$`)
 
+// brownGenres names the genre each member's letter stands for (a-r; the
+// corpus has no i, o or q), as the corpus manual lists them.
+var brownGenres = [...]string{
+	'a' - 'a': "press reportage", 'b' - 'a': "press editorial", 'c' - 'a': "press reviews", 'd' - 'a': "religion",
+	'e' - 'a': "skill and hobbies", 'f' - 'a': "popular lore", 'g' - 'a': "belles-lettres",
+	'h' - 'a': "government documents", 'j' - 'a': "learned", 'k' - 'a': "general fiction",
+	'l' - 'a': "mystery fiction", 'm' - 'a': "science fiction", 'n' - 'a': "adventure fiction",
+	'p' - 'a': "romance", 'r' - 'a': "humor",
+}
+
 func parseBrown(tb *tarball) ([]Doc, error) {
 	var docs []Doc
 	err := tb.each(func(member string, r io.Reader) error {
@@ -28,7 +38,11 @@ func parseBrown(tb *tarball) ([]Doc, error) {
 		if len(paras) == 0 {
 			return fmt.Errorf("corpus: %s: member %s: no text", tb.path, member)
 		}
-		docs = append(docs, Doc{ID: m[1], Text: strings.Join(paras, "\n")})
+		cats := make([]string, len(paras))
+		for i := range cats {
+			cats[i] = brownGenres[m[1][1]-'a']
+		}
+		docs = append(docs, Doc{ID: m[1], Text: strings.Join(paras, "\n"), Categories: cats})
 		return nil
 	})
 	if err != nil {

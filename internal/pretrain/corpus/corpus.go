@@ -32,6 +32,10 @@ type Doc struct {
 	Source string // Source.Name it came from
 	ID     string // unique within Source
 	Text   string
+	// Categories names what each line of Text is: the Brown genre of
+	// every paragraph, the WordNet lexicographer file of every synset.
+	// In-context training tasks are made from them.
+	Categories []string
 }
 
 // pin fixes one tarball by name, version and digest. The digests are the

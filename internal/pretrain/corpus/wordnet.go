@@ -57,13 +57,13 @@ func wordnetDocs(r io.Reader, pos string) ([]Doc, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	var docs []Doc
-	var group []string
+	var group, cats []string
 	flush := func() {
 		if len(group) == 0 {
 			return
 		}
-		docs = append(docs, Doc{ID: fmt.Sprintf("%s-%04d", pos, len(docs)+1), Text: strings.Join(group, "\n")})
-		group = group[:0]
+		docs = append(docs, Doc{ID: fmt.Sprintf("%s-%04d", pos, len(docs)+1), Text: strings.Join(group, "\n"), Categories: cats})
+		group, cats = group[:0], nil
 	}
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
@@ -76,6 +76,7 @@ func wordnetDocs(r io.Reader, pos string) ([]Doc, error) {
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
 		group = append(group, s.render())
+		cats = append(cats, s.LexFile)
 		if len(group) == synsetsPerDoc {
 			flush()
 		}
@@ -90,10 +91,23 @@ func wordnetDocs(r io.Reader, pos string) ([]Doc, error) {
 	return docs, nil
 }
 
+// lexFiles are WordNet's lexicographer files by number (lexnames(5WN)).
+var lexFiles = []string{
+	"adj.all", "adj.pert", "adv.all", "noun.Tops", "noun.act", "noun.animal", "noun.artifact",
+	"noun.attribute", "noun.body", "noun.cognition", "noun.communication", "noun.event", "noun.feeling",
+	"noun.food", "noun.group", "noun.location", "noun.motive", "noun.object", "noun.person",
+	"noun.phenomenon", "noun.plant", "noun.possession", "noun.process", "noun.quantity", "noun.relation",
+	"noun.shape", "noun.state", "noun.substance", "noun.time", "verb.body", "verb.change", "verb.cognition",
+	"verb.communication", "verb.competition", "verb.consumption", "verb.contact", "verb.creation",
+	"verb.emotion", "verb.motion", "verb.perception", "verb.possession", "verb.social", "verb.stative",
+	"verb.weather", "adj.ppl",
+}
+
 // synset is the part of a WordNet data line that reads as English.
 type synset struct {
 	Offset     string
 	POS        string // n, v, a, s (adjective satellite) or r
+	LexFile    string // the lexicographer file, a broad category: noun.animal
 	Lemmas     []string
 	Definition string
 	Examples   []string
@@ -115,6 +129,11 @@ func parseSynset(line string) (synset, error) {
 		return synset{}, fmt.Errorf("%d fields before the gloss, want at least 4", len(f))
 	}
 	s := synset{Offset: f[0], POS: f[2]}
+	lex, err := strconv.Atoi(f[1])
+	if err != nil || lex < 0 || lex >= len(lexFiles) {
+		return synset{}, fmt.Errorf("field lex_filenum %q is not a lexicographer file number (00-%d)", f[1], len(lexFiles)-1)
+	}
+	s.LexFile = lexFiles[lex]
 	if !strings.Contains("nvasr", s.POS) || len(s.POS) != 1 {
 		return synset{}, fmt.Errorf("field ss_type %q is not one of n v a s r", s.POS)
 	}

@@ -85,17 +85,25 @@ func TestParseSynset(t *testing.T) {
 		name    string
 		line    string
 		want    string // rendered, when no error
+		wantLex string
 		wantErr string
 	}{
 		{
-			name: "verb with frames",
-			line: "00002325 29 v 01 respire 1 005 $ 00001740 v 0000 @ 02112831 v 0000 + 03121972 a 0101 + 00832852 n 0103 + 00832472 n 0101 01 + 02 00 | undergo the biomedical and metabolic processes of respiration by taking up oxygen and producing carbon monoxide  ",
-			want: "respire: undergo the biomedical and metabolic processes of respiration by taking up oxygen and producing carbon monoxide.",
+			name:    "verb with frames",
+			line:    "00002325 29 v 01 respire 1 005 $ 00001740 v 0000 @ 02112831 v 0000 + 03121972 a 0101 + 00832852 n 0103 + 00832472 n 0101 01 + 02 00 | undergo the biomedical and metabolic processes of respiration by taking up oxygen and producing carbon monoxide  ",
+			want:    "respire: undergo the biomedical and metabolic processes of respiration by taking up oxygen and producing carbon monoxide.",
+			wantLex: "verb.body",
 		},
 		{
-			name: "examples with semicolons inside quotes",
-			line: `00150082 04 n 03 untying 0 undoing 1 unfastening 0 005 @ 00148682 n 0000 + 01346975 v 0301 + 01346822 v 0301 + 01287511 v 0202 + 01287511 v 0101 | loosening the ties that fasten something; "the tying of bow ties is an art; the untying is easy"  `,
-			want: `untying, undoing, unfastening: loosening the ties that fasten something. "the tying of bow ties is an art; the untying is easy"`,
+			name:    "examples with semicolons inside quotes",
+			line:    `00150082 04 n 03 untying 0 undoing 1 unfastening 0 005 @ 00148682 n 0000 + 01346975 v 0301 + 01346822 v 0301 + 01287511 v 0202 + 01287511 v 0101 | loosening the ties that fasten something; "the tying of bow ties is an art; the untying is easy"  `,
+			want:    `untying, undoing, unfastening: loosening the ties that fasten something. "the tying of bow ties is an art; the untying is easy"`,
+			wantLex: "noun.act",
+		},
+		{
+			name:    "lexicographer file out of range",
+			line:    "00001740 45 n 01 entity 0 000 | gloss",
+			wantErr: `field lex_filenum "45" is not a lexicographer file number (00-44)`,
 		},
 		{
 			name:    "no gloss separator",
@@ -142,6 +150,9 @@ func TestParseSynset(t *testing.T) {
 			}
 			if got := s.render(); got != tc.want {
 				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+			if s.LexFile != tc.wantLex {
+				t.Errorf("lexicographer file %q, want %q", s.LexFile, tc.wantLex)
 			}
 		})
 	}

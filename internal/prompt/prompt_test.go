@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -173,4 +174,26 @@ func ids(exs []lab.Example) []string {
 		out[i] = e.ID
 	}
 	return out
+}
+
+// Documents that are the same words in other orders score within rounding
+// of each other; the order they come back in must not change between runs.
+func TestIndexNearTiesAreStable(t *testing.T) {
+	words := strings.Fields("refund invoice parcel courier password account member renewal warranty battery screen charger cable order delivery address label return receipt payment")
+	var docs []string
+	for i := range 30 {
+		w := append([]string(nil), words...)
+		for j := range w {
+			k := (j*7 + i*3) % len(w)
+			w[j], w[k] = w[k], w[j]
+		}
+		docs = append(docs, strings.Join(w, " "))
+	}
+	query := "refund the parcel to my account, the charger cable broke"
+	first := NewIndex(docs).Search(query, 10)
+	for range 50 {
+		if got := NewIndex(docs).Search(query, 10); !reflect.DeepEqual(got, first) {
+			t.Fatalf("search gave %v, then %v", first, got)
+		}
+	}
 }

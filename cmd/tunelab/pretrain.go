@@ -19,7 +19,9 @@ import (
 
 func newPretrainCmd() *cobra.Command {
 	r := pretrain.Default()
-	var corpusDir, work string
+	ic := pretrain.DefaultInContext()
+	var corpusDir, work, from string
+	var inContext bool
 	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "pretrain OUT.gguf",
@@ -40,7 +42,10 @@ from --work.`,
 				threads = runtime.NumCPU()
 			}
 			bar := newTrainProgress(cmd.ErrOrStderr(), quiet, "pretrain")
-			rep, err := pretrain.Run(cmd.Context(), corpusDir, out, work, r, threads, bar.update)
+			if inContext {
+				r.InContext = ic
+			}
+			rep, err := pretrain.Run(cmd.Context(), corpusDir, out, work, from, r, threads, bar.update)
 			bar.finish()
 			if err != nil {
 				return err
@@ -56,6 +61,11 @@ from --work.`,
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d parameters, %d training tokens in %s (%.0f tokens/s); held-out perplexity %.1f (untrained %.1f)\nreport: %s\n",
 				out, rep.Parameters, rep.TrainTokens, time.Duration(rep.DurationSeconds*float64(time.Second)).Round(time.Second),
 				rep.TokensPerSecond, rep.HeldOutPPL, rep.InitialPPL, reportPath)
+			if s := rep.InContext; s != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "second stage: %d steps in %s (%.0f tokens/s), held-out perplexity %.1f before it; held-out episodes %.1f%% right (last-demonstration rule %.1f%%, majority rule %.1f%%); copy probe %.1f%%\n",
+					s.Steps, time.Duration(s.DurationSeconds*float64(time.Second)).Round(time.Second), s.TokensPerSecond, s.PerplexityBefore,
+					100*s.Accuracy, 100*s.LastDemoRule, 100*s.MajorityRule, 100*s.CopyProbe)
+			}
 			return nil
 		},
 	}
@@ -63,6 +73,13 @@ from --work.`,
 	f.StringVar(&corpusDir, "corpus", "corpus", "folder with the corpus tarballs")
 	f.StringVar(&work, "work", "", "folder for the vocabulary, checkpoints and resume state (default OUT.gguf.work)")
 	f.BoolVar(&quiet, "quiet", false, "no progress bar")
+	f.StringVar(&from, "from", "", "start from this model, made by the first stage, and run only the second")
+	f.BoolVar(&inContext, "in-context", false, "run the experimental second stage: in-context tasks in longer rows (not part of the bundled model's recipe: see the README)")
+	f.IntVar(&ic.Episodes, "episodes", ic.Episodes, "in-context episodes in the second stage")
+	f.IntVar(&ic.Readings, "readings", ic.Readings, "reading episodes in the second stage")
+	f.IntVar(&ic.RandomRepeats, "random-repeats", ic.RandomRepeats, "rows of repeated random tokens in the second stage")
+	f.IntVar(&ic.TextTokens, "text-tokens", ic.TextTokens, "plain-text tokens mixed into the second stage")
+	f.Float64Var(&ic.LR, "stage2-lr", ic.LR, "peak learning rate of the second stage")
 	f.IntVar(&r.MaxTokens, "max-tokens", r.MaxTokens, "training tokens per epoch (0: the whole corpus)")
 	f.IntVar(&r.Epochs, "epochs", r.Epochs, "passes over the training tokens")
 	f.Float64Var(&r.LR, "lr", r.LR, "peak learning rate")

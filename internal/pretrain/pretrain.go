@@ -19,6 +19,7 @@ import (
 	"github.com/tunelab/tunelab/internal/finetune"
 	"github.com/tunelab/tunelab/internal/gguf"
 	"github.com/tunelab/tunelab/internal/pretrain/corpus"
+	"github.com/tunelab/tunelab/internal/pretrain/incontext"
 )
 
 // Recipe is everything that decides the model; the same recipe on the
@@ -45,6 +46,8 @@ type Recipe struct {
 	// MaxTokens caps the training tokens per epoch (0: the whole corpus),
 	// so the recipe fits a time budget.
 	MaxTokens int `json:"max_tokens"`
+	// InContext is the second stage, run after the first (nil: none).
+	InContext *InContext `json:"in_context,omitempty"`
 }
 
 // Default is the recipe of the bundled model: about 4M parameters, sized
@@ -71,12 +74,17 @@ type Report struct {
 	DurationSeconds float64          `json:"duration_seconds"`
 	TokensPerSecond float64          `json:"tokens_per_second"`
 	Train           []finetune.Point `json:"train_curve"`
+	// From is the model the run started from instead of the first stage.
+	From      string           `json:"from,omitempty"`
+	InContext *InContextReport `json:"in_context,omitempty"`
 }
 
 // Run pre-trains a model on the corpus tarballs in corpusDir and writes it
 // to out. workDir keeps the vocabulary, the tokenized corpus and the
-// checkpoints, so an interrupted run resumes.
-func Run(ctx context.Context, corpusDir, out, workDir string, r Recipe, threads int, onProgress func(finetune.Progress)) (*Report, error) {
+// checkpoints, so an interrupted run resumes. from, when set, is a model
+// the first stage already made: the run starts from it and runs only the
+// second.
+func Run(ctx context.Context, corpusDir, out, workDir, from string, r Recipe, threads int, onProgress func(finetune.Progress)) (*Report, error) {
 	docs, sources, err := corpus.Load(corpusDir)
 	if err != nil {
 		return nil, err
@@ -85,34 +93,20 @@ func Run(ctx context.Context, corpusDir, out, workDir string, r Recipe, threads 
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
-	cfg := gguf.TinyConfig{
-		Name: r.Name, VocabSize: r.Vocab, Embedding: r.Embedding, Layers: r.Layers, Heads: r.Heads,
-		KVHeads: r.KVHeads, FeedForward: r.FeedForward, ContextLength: r.Context, WeightType: gguf.F32,
-		TiedEmbeddings: true,
-	}
-	initPath := filepath.Join(workDir, "init.gguf")
-	if _, err := os.Stat(initPath); err != nil {
-		text := corpus.Text(train)
-		if len(text) > r.VocabSample {
-			text = sample(text, r.VocabSample, r.Seed)
-		}
-		vocab, err := gguf.TrainVocab(text, r.Vocab, []string{"<|im_start|>", "<|im_end|>"})
-		if err != nil {
-			return nil, fmt.Errorf("pretrain: vocabulary: %w", err)
-		}
-		if err := writeInit(initPath, cfg, vocab, r.Seed); err != nil {
+	modelPath := from
+	if from == "" {
+		modelPath = filepath.Join(workDir, "init.gguf")
+		if err := initModel(modelPath, train, r); err != nil {
 			return nil, err
 		}
+	} else if r.InContext == nil {
+		return nil, fmt.Errorf("pretrain: --from %s skips the first stage, but the recipe has no second", from)
 	}
-	h, err := gguf.ReadHeader(initPath)
+	h, err := gguf.ReadHeader(modelPath)
 	if err != nil {
 		return nil, err
 	}
-	trainEx, err := tokenize(initPath, train, r.RowLen, r.MaxTokens, r.Seed)
-	if err != nil {
-		return nil, err
-	}
-	heldEx, err := tokenize(initPath, held, r.RowLen, 0, r.Seed)
+	heldEx, err := tokenize(modelPath, held, r.RowLen, 0, r.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -128,39 +122,117 @@ func Run(ctx context.Context, corpusDir, out, workDir string, r Recipe, threads 
 	if err := tr.LoadWeights(h); err != nil {
 		return nil, err
 	}
-	initLoss, err := finetune.MeanLoss(tr, heldEx, r.Rows, r.RowLen)
-	if err != nil {
-		return nil, fmt.Errorf("pretrain: held-out loss: %w", err)
+	rep := &Report{}
+	if from != "" {
+		// The first stage's figures come with the model it made.
+		if raw, ok := h.String("tunelab.pretrain"); ok {
+			if err := json.Unmarshal([]byte(raw), rep); err != nil {
+				return nil, fmt.Errorf("pretrain: %s: its tunelab.pretrain metadata: %w", from, err)
+			}
+		}
+		rep.From = filepath.Base(from)
+	} else {
+		initLoss, err := finetune.MeanLoss(tr, heldEx, r.Rows, r.RowLen)
+		if err != nil {
+			return nil, fmt.Errorf("pretrain: held-out loss: %w", err)
+		}
+		rep.InitialPPL = math.Exp(initLoss)
 	}
-	fc := finetune.Config{
-		Epochs: r.Epochs, LR: r.LR, WarmupSteps: r.Warmup, MinLRRatio: 0.1, Rows: r.Rows, RowLen: r.RowLen,
-		Accum: r.Accum, WeightDecay: r.WeightDecay, ClipNorm: 1, Seed: r.Seed, CheckpointEvery: 50,
+	rep.Recipe, rep.Sources = r, sources
+	if from == "" {
+		trainEx, err := tokenize(modelPath, train, r.RowLen, r.MaxTokens, r.Seed)
+		if err != nil {
+			return nil, err
+		}
+		fc := finetune.Config{
+			Epochs: r.Epochs, LR: r.LR, WarmupSteps: r.Warmup, MinLRRatio: 0.1, Rows: r.Rows, RowLen: r.RowLen,
+			Accum: r.Accum, WeightDecay: r.WeightDecay, ClipNorm: 1, Seed: r.Seed, CheckpointEvery: 50,
+		}
+		res, err := finetune.Train(ctx, tr, trainEx, nil, fc, filepath.Join(workDir, "job"), onProgress)
+		if err != nil {
+			return nil, err
+		}
+		rep.TrainTokens, rep.Steps, rep.DurationSeconds, rep.Train = res.Tokens, res.Steps, res.Duration.Seconds(), res.Train
+		if rep.DurationSeconds > 0 {
+			rep.TokensPerSecond = float64(res.Tokens) / rep.DurationSeconds
+		}
 	}
-	res, err := finetune.Train(ctx, tr, trainEx, nil, fc, filepath.Join(workDir, "job"), onProgress)
-	if err != nil {
-		return nil, err
+	var heldEps []incontext.Episode
+	if s := r.InContext; s != nil {
+		m, err := engine.Load(modelPath, engine.Options{ContextSize: 64, Threads: 1})
+		if err != nil {
+			return nil, fmt.Errorf("pretrain: load the tokenizer: %w", err)
+		}
+		var before float64
+		if heldEps, err = heldOutEpisodes(held, s.Tasks, s.HeldOut); err == nil {
+			before, err = finetune.MeanLoss(tr, heldEx, r.Rows, r.RowLen)
+		}
+		if err == nil {
+			rep.InContext, err = runInContext(ctx, tr, m, modelPath, train, s, r.Seed, workDir, onProgress)
+		}
+		if err == nil {
+			rep.InContext.PerplexityBefore = math.Exp(before)
+		}
+		m.Close()
+		if err != nil {
+			return nil, err
+		}
 	}
 	loss, err := finetune.MeanLoss(tr, heldEx, r.Rows, r.RowLen)
 	if err != nil {
 		return nil, fmt.Errorf("pretrain: held-out loss: %w", err)
 	}
-	rep := &Report{
-		Recipe: r, Sources: sources, TrainTokens: res.Tokens, HeldOutLoss: loss, HeldOutPPL: math.Exp(loss),
-		InitialPPL: math.Exp(initLoss), Steps: res.Steps, DurationSeconds: res.Duration.Seconds(), Train: res.Train,
-	}
+	rep.HeldOutLoss, rep.HeldOutPPL = loss, math.Exp(loss)
 	for _, e := range heldEx {
 		rep.HeldOutTokens += len(e.Completion)
 	}
+	rep.Parameters = 0
 	for _, name := range tr.Params() {
 		v, _ := tr.Tensor(name)
 		rep.Parameters += int64(len(v))
 	}
-	if rep.DurationSeconds > 0 {
-		rep.TokensPerSecond = float64(res.Tokens) / rep.DurationSeconds
+	if err := save(tr, h, out, r, rep); err != nil {
+		return nil, err
 	}
+	if len(heldEps) > 0 {
+		if err := scoreEpisodes(ctx, out, heldEps, threads, rep.InContext); err != nil {
+			return nil, err
+		}
+		// The score goes into the file's metadata too.
+		if err := save(tr, h, out, r, rep); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+// initModel writes the untrained model with a vocabulary learned from the
+// training documents, unless a previous run already did.
+func initModel(path string, train []corpus.Doc, r Recipe) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	text := corpus.Text(train)
+	if len(text) > r.VocabSample {
+		text = sample(text, r.VocabSample, r.Seed)
+	}
+	vocab, err := gguf.TrainVocab(text, r.Vocab, []string{"<|im_start|>", "<|im_end|>"})
+	if err != nil {
+		return fmt.Errorf("pretrain: vocabulary: %w", err)
+	}
+	cfg := gguf.TinyConfig{
+		Name: r.Name, VocabSize: r.Vocab, Embedding: r.Embedding, Layers: r.Layers, Heads: r.Heads,
+		KVHeads: r.KVHeads, FeedForward: r.FeedForward, ContextLength: r.Context, WeightType: gguf.F32,
+		TiedEmbeddings: true,
+	}
+	return writeInit(path, cfg, vocab, r.Seed)
+}
+
+// save writes the model with the run's report in its metadata.
+func save(tr *engine.Trainer, h *gguf.Header, out string, r Recipe, rep *Report) error {
 	meta, err := json.Marshal(rep)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	extra := []gguf.KV{
 		{Key: "general.name", Value: r.Name},
@@ -168,9 +240,9 @@ func Run(ctx context.Context, corpusDir, out, workDir string, r Recipe, threads 
 		{Key: "tunelab.pretrain", Value: string(meta)},
 	}
 	if err := tr.SaveModel(out, h.KV, gguf.F16, extra...); err != nil {
-		return nil, fmt.Errorf("pretrain: %w", err)
+		return fmt.Errorf("pretrain: %w", err)
 	}
-	return rep, nil
+	return nil
 }
 
 // sample takes about n bytes of whole paragraphs spread over the text, so

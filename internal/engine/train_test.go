@@ -347,44 +347,68 @@ func TestTrainerRejects(t *testing.T) {
 // The gradient ggml's autodiff computes must match the slope of the loss
 // measured by nudging single adapter weights.
 func TestGradientMatchesFiniteDifference(t *testing.T) {
-	tr := newTrainer(t, newModelFile(t, gguf.Tiny()), 4)
-	randomizeLoRA(t, tr, 4)
-	b := pattern()
-	tr.ZeroGrad()
-	if _, err := tr.Backward(b, 1, 0, 0); err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		name    string
+		rank    int // 0: full training
+		tensors []string
+	}{
+		{name: "LoRA", rank: 4, tensors: []string{"blk.0.attn_q.weight.lora_a", "blk.1.ffn_down.weight.lora_b", "blk.0.attn_v.weight.lora_b"}},
+		// Full training's weights go through attention scores (q, k),
+		// values, the MLP and the tied embeddings.
+		{name: "full", tensors: []string{"blk.1.attn_q.weight", "blk.1.attn_k.weight", "blk.0.attn_q.weight", "blk.0.attn_k.weight",
+			"blk.1.attn_v.weight", "blk.0.attn_output.weight", "blk.1.ffn_gate.weight", "blk.0.ffn_down.weight", "token_embd.weight"}},
 	}
-	for _, name := range []string{"blk.0.attn_q.weight.lora_a", "blk.1.ffn_down.weight.lora_b", "blk.0.attn_v.weight.lora_b"} {
-		t.Run(name, func(t *testing.T) {
-			grad, _ := tr.Tensor(name + ".grad")
-			w, _ := tr.Tensor(name)
-			i := 0
-			for j := range grad {
-				if math.Abs(float64(grad[j])) > math.Abs(float64(grad[i])) {
-					i = j
-				}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTrainer(t, newModelFile(t, gguf.Tiny()), tc.rank)
+			if tc.rank > 0 {
+				randomizeLoRA(t, tr, 4)
 			}
-			const h = 1e-2
-			loss := func(delta float32) float64 {
-				v := slices.Clone(w)
-				v[i] += delta
-				if err := tr.SetTensor(name, v); err != nil {
-					t.Fatal(err)
-				}
-				l, err := tr.Loss(b)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return float64(l)
-			}
-			numeric := (loss(h) - loss(-h)) / (2 * h)
-			if err := tr.SetTensor(name, w); err != nil {
+			b := pattern()
+			tr.ZeroGrad()
+			if _, err := tr.Backward(b, 1, 0, 0); err != nil {
 				t.Fatal(err)
 			}
-			if d := math.Abs(numeric - float64(grad[i])); d > 0.05*math.Abs(numeric)+1e-4 {
-				t.Errorf("gradient %g, finite difference %g", grad[i], numeric)
+			for _, name := range tc.tensors {
+				t.Run(name, func(t *testing.T) { checkFiniteDifference(t, tr, b, name) })
 			}
 		})
+	}
+}
+
+// checkFiniteDifference compares the gradient's largest entry in tensor
+// name with a central difference of the loss.
+func checkFiniteDifference(t *testing.T, tr *Trainer, b Batch, name string) {
+	grad, err := tr.Tensor(name + ".grad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := tr.Tensor(name)
+	i := 0
+	for j := range grad {
+		if math.Abs(float64(grad[j])) > math.Abs(float64(grad[i])) {
+			i = j
+		}
+	}
+	const h = 1e-2
+	loss := func(delta float32) float64 {
+		v := slices.Clone(w)
+		v[i] += delta
+		if err := tr.SetTensor(name, v); err != nil {
+			t.Fatal(err)
+		}
+		l, err := tr.Loss(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return float64(l)
+	}
+	numeric := (loss(h) - loss(-h)) / (2 * h)
+	if err := tr.SetTensor(name, w); err != nil {
+		t.Fatal(err)
+	}
+	if d := math.Abs(numeric - float64(grad[i])); d > 0.05*math.Abs(numeric)+1e-4 {
+		t.Errorf("gradient %g, finite difference %g", grad[i], numeric)
 	}
 }
 

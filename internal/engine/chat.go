@@ -33,6 +33,32 @@ func (m *Model) ApplyChatTemplate(msgs []Message, addAssistant bool) (string, er
 	return m.applyTemplate(msgs, addAssistant)
 }
 
+// ChatExample renders a chat and its answer as a training example: the
+// prompt is the chat with the assistant's turn opened, the completion the
+// answer with the template's end-of-turn marker. Both are tokenized as the
+// engine reads a chat (BOS, special tokens parsed), so training sees what
+// inference will.
+func (m *Model) ChatExample(msgs []Message, answer string) (prompt, completion []int32, err error) {
+	prefix, err := m.ApplyChatTemplate(msgs, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	full, err := m.ApplyChatTemplate(append(msgs[:len(msgs):len(msgs)], Message{Role: "assistant", Content: answer}), false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !strings.HasPrefix(full, prefix) {
+		return nil, nil, fmt.Errorf("the chat template renders the answer's turn differently from an open one; this template cannot be trained on")
+	}
+	if prompt, err = m.Tokenize(prefix, true, true); err != nil {
+		return nil, nil, err
+	}
+	if completion, err = m.Tokenize(full[len(prefix):], false, true); err != nil {
+		return nil, nil, err
+	}
+	return prompt, completion, nil
+}
+
 func (m *Model) applyTemplate(msgs []Message, addAssistant bool) (string, error) {
 	if len(msgs) == 0 {
 		return "", fmt.Errorf("chat: no messages")

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -148,6 +149,23 @@ func TestChatTemplate(t *testing.T) {
 	m := loadTiny(t, Options{})
 	if _, err := m.ApplyChatTemplate(nil, true); err == nil {
 		t.Error("an empty conversation was accepted")
+	}
+}
+
+func TestChatExample(t *testing.T) {
+	m := loadTiny(t, Options{})
+	prompt, completion, err := m.ChatExample(hello, "At nine.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, _ := m.ApplyChatTemplate(hello, true)
+	want, _ := m.Tokenize(open, true, true)
+	if !slices.Equal(prompt, want) {
+		t.Errorf("prompt %v, want the open chat's tokens %v", prompt, want)
+	}
+	turn, _ := m.Tokenize("At nine.<|im_end|>\n", false, true)
+	if !slices.Equal(completion, turn) {
+		t.Errorf("completion %v, want the answer and the end of its turn %v", completion, turn)
 	}
 }
 

@@ -54,22 +54,7 @@ func Prepare(m *engine.Model, b *prompt.Builder, train, valid []lab.Example, max
 			for _, m := range msgs {
 				chat = append(chat, engine.Message{Role: m.Role, Content: m.Content})
 			}
-			prefix, err := m.ApplyChatTemplate(chat, true)
-			if err != nil {
-				return nil, fmt.Errorf("example %s: %w", ex.ID, err)
-			}
-			full, err := m.ApplyChatTemplate(append(chat, engine.Message{Role: "assistant", Content: b.Answer(ex.Expected)}), false)
-			if err != nil {
-				return nil, fmt.Errorf("example %s: %w", ex.ID, err)
-			}
-			if !strings.HasPrefix(full, prefix) {
-				return nil, fmt.Errorf("example %s: the chat template renders the answer's turn differently from an open one; this template cannot be trained on", ex.ID)
-			}
-			promptToks, err := m.Tokenize(prefix, true, true)
-			if err != nil {
-				return nil, fmt.Errorf("example %s: %w", ex.ID, err)
-			}
-			compToks, err := m.Tokenize(full[len(prefix):], false, true)
+			promptToks, compToks, err := m.ChatExample(chat, b.Answer(ex.Expected))
 			if err != nil {
 				return nil, fmt.Errorf("example %s: %w", ex.ID, err)
 			}

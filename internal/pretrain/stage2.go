@@ -72,31 +72,15 @@ type InContextReport struct {
 	Train        []finetune.Point `json:"train_curve"`
 }
 
-// episodeExample renders an episode through m's chat template, every token
-// a target: the demonstrations' answers teach copying as much as the last.
+// episodeExample renders an episode through m's chat template. Every token
+// is a target, the demonstrations' answers teaching copying as much as the
+// last, except in answer-only episodes.
 func episodeExample(m *engine.Model, ep incontext.Episode) (finetune.Example, error) {
-	chat := toChat(append(append([]provider.Message(nil), ep.Messages...), provider.Message{Role: "assistant", Content: ep.Answer}))
-	text, err := m.ApplyChatTemplate(chat, false)
-	if err != nil {
-		return finetune.Example{}, err
+	p, c, err := m.ChatExample(toChat(ep.Messages), ep.Answer)
+	if err != nil || ep.AnswerOnly {
+		return finetune.Example{Prompt: p, Completion: c}, err
 	}
-	if !ep.AnswerOnly {
-		toks, err := m.Tokenize(text, true, true)
-		return finetune.Example{Completion: toks}, err
-	}
-	prefix, err := m.ApplyChatTemplate(chat[:len(chat)-1], true)
-	if err != nil {
-		return finetune.Example{}, err
-	}
-	if !strings.HasPrefix(text, prefix) {
-		return finetune.Example{}, fmt.Errorf("the chat template renders the answer's turn differently from an open one")
-	}
-	p, err := m.Tokenize(prefix, true, true)
-	if err != nil {
-		return finetune.Example{}, err
-	}
-	c, err := m.Tokenize(text[len(prefix):], false, true)
-	return finetune.Example{Prompt: p, Completion: c}, err
+	return finetune.Example{Completion: append(p, c...)}, nil
 }
 
 func toChat(msgs []provider.Message) []engine.Message {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/tunelab/tunelab/internal/engine"
 	"github.com/tunelab/tunelab/internal/eval/score"
@@ -125,26 +124,8 @@ func tokenize(m *engine.Model, b *prompt.Builder, msgs []provider.Message, answe
 	for _, msg := range msgs {
 		chat = append(chat, engine.Message{Role: msg.Role, Content: msg.Content})
 	}
-	prefix, err := m.ApplyChatTemplate(chat, true)
-	if err != nil {
-		return finetune.Example{}, err
-	}
-	full, err := m.ApplyChatTemplate(append(chat, engine.Message{Role: "assistant", Content: b.Answer(answer)}), false)
-	if err != nil {
-		return finetune.Example{}, err
-	}
-	if !strings.HasPrefix(full, prefix) {
-		return finetune.Example{}, fmt.Errorf("the chat template renders the answer's turn differently from an open one")
-	}
-	p, err := m.Tokenize(prefix, true, true)
-	if err != nil {
-		return finetune.Example{}, err
-	}
-	c, err := m.Tokenize(full[len(prefix):], false, true)
-	if err != nil {
-		return finetune.Example{}, err
-	}
-	return finetune.Example{Prompt: p, Completion: c}, nil
+	p, c, err := m.ChatExample(chat, b.Answer(answer))
+	return finetune.Example{Prompt: p, Completion: c}, err
 }
 
 // Correct is the contains scorer's rule: the answer's normalised words

@@ -1,7 +1,6 @@
 package workspace
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -13,19 +12,10 @@ import (
 // judged by word overlap.
 func TestGroundJudgeWiring(t *testing.T) {
 	dir := ragLab(t)
-	ctx := context.Background()
 	runID := func(t *testing.T) (string, []string) {
 		t.Helper()
-		w, err := Open(ctx, dir, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		w, cands, targets := openTargets(t, dir)
 		defer w.Close()
-		cands := w.Candidates()
-		targets, err := w.Targets(cands)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var judges []string
 		for _, tg := range targets {
 			switch {

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tunelab/tunelab/internal/eval"
+	"github.com/tunelab/tunelab/internal/lab"
 )
 
 // ragLab is the example lab with retrieval turned on for its first prompt.
@@ -14,6 +17,23 @@ func ragLab(t *testing.T) string {
 	dir := exampleLab(t)
 	editConfig(t, dir, "  - technique: zero-shot\n", "  - technique: zero-shot\n  - name: zero-shot-rag\n    technique: zero-shot\n    retrieval: {k: 2}\n")
 	return dir
+}
+
+// openTargets opens the lab in dir and prepares its candidates; the caller
+// closes the workspace.
+func openTargets(t *testing.T, dir string) (*Workspace, []lab.Candidate, []eval.Target) {
+	t.Helper()
+	w, err := Open(context.Background(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cands := w.Candidates()
+	targets, err := w.Targets(cands)
+	if err != nil {
+		w.Close()
+		t.Fatal(err)
+	}
+	return w, cands, targets
 }
 
 // editConfig replaces the first old in the lab's tunelab.yaml with new;

@@ -41,16 +41,8 @@ func TestRerankWiring(t *testing.T) {
 	editConfig(t, dir, "retrieval:\n", "retrieval:\n  rerank: openai-compatible:"+up.URL+"/v1#ranker\n")
 	editConfig(t, dir, "  - technique: instructions\n", "  - name: zero-shot-rag-plain\n    technique: zero-shot\n    retrieval: {k: 8, rerank: none}\n  - technique: instructions\n")
 	ctx := context.Background()
-	w, err := Open(ctx, dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, _, targets := openTargets(t, dir)
 	defer w.Close()
-	cands := w.Candidates()
-	targets, err := w.Targets(cands)
-	if err != nil {
-		t.Fatal(err)
-	}
 	search := map[string]func(context.Context, string) ([]retrieval.Hit, error){}
 	for _, tg := range targets {
 		if tg.Retrieve != nil {

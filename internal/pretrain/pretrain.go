@@ -137,9 +137,6 @@ func Run(ctx context.Context, corpusDir, out, workDir, from string, r Recipe, th
 			return nil, fmt.Errorf("pretrain: held-out loss: %w", err)
 		}
 		rep.InitialPPL = math.Exp(initLoss)
-	}
-	rep.Recipe, rep.Sources = r, sources
-	if from == "" {
 		trainEx, err := tokenize(modelPath, train, r.RowLen, r.MaxTokens, r.Seed)
 		if err != nil {
 			return nil, err
@@ -157,6 +154,7 @@ func Run(ctx context.Context, corpusDir, out, workDir, from string, r Recipe, th
 			rep.TokensPerSecond = float64(res.Tokens) / rep.DurationSeconds
 		}
 	}
+	rep.Recipe, rep.Sources = r, sources
 	var heldEps []incontext.Episode
 	if s := r.InContext; s != nil {
 		m, err := engine.Load(modelPath, engine.Options{ContextSize: 64, Threads: 1})
